@@ -1,0 +1,38 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "RollForLanguage",
+    products: [
+        .library(name: "Mechanics", targets: ["Mechanics"]),
+        .executable(name: "rfl", targets: ["rfl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
+    ],
+    targets: [
+        .target(name: "Mechanics"),
+        .executableTarget(
+            name: "rfl",
+            dependencies: [
+                "Mechanics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "MechanicsTests",
+            dependencies: [
+                "Mechanics",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "BigInt", package: "BigInt"),
+            ]
+        ),
+        .testTarget(
+            name: "rflTests",
+            dependencies: ["rfl"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
