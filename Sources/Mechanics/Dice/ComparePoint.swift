@@ -1,7 +1,7 @@
 /// A compare point: an operator and a number that a die's face or value is tested against, as in
 /// `>=7`, `<=1` or `=6` (a bare number means `=`).
-public struct ComparePoint: Hashable, Sendable, CustomStringConvertible {
-    public enum Operator: String, Hashable, Sendable, CaseIterable {
+public struct ComparePoint: Hashable, Sendable, BitwiseCopyable, CustomStringConvertible {
+    public enum Operator: String, Hashable, Sendable, CaseIterable, BitwiseCopyable {
         case equal = "="
         case less = "<"
         case greater = ">"

@@ -17,6 +17,11 @@ public final class DiceExpression: Sendable, CustomStringConvertible {
     public let statReferences: [String]
     let syntax: Syntax
     let program: Program
+    /// For `NdM+k` without modifiers or stats (the commonest rolls), N, M and k, so that
+    /// ``roll(using:)`` can be inlined into the caller. `plainCount` is 0 for every other shape.
+    @usableFromInline let plainCount: Int
+    @usableFromInline let plainSides: UInt64
+    @usableFromInline let plainOffset: Int64
 
     /// Parses and checks `source`. Throws `.syntax` with the column and what was expected there,
     /// `.invalid` for what parses but cannot be rolled (a `d0`, a reroll that can never stop), and
@@ -28,7 +33,20 @@ public final class DiceExpression: Sendable, CustomStringConvertible {
         self.limits = limits
         self.statReferences = parser.statReferences
         self.syntax = syntax
-        self.program = Program(syntax, fixedDice: parser.fixedDice, limits: limits)
+        let program = try Program(syntax, fixedDice: parser.fixedDice, limits: limits)
+        self.program = program
+        if case .plainDice(let count, let sides, let offset) = program.shortcut, count > 0,
+           !Int64(count).multipliedReportingOverflow(by: Int64(sides)).overflow,
+           !offset.addingReportingOverflow(Int64(count) * Int64(sides)).overflow,
+           !offset.addingReportingOverflow(Int64(count)).overflow {
+            plainCount = count
+            plainSides = sides
+            plainOffset = offset
+        } else {
+            plainCount = 0
+            plainSides = 0
+            plainOffset = 0
+        }
     }
 
     public var description: String { source }
@@ -39,7 +57,19 @@ public final class DiceExpression: Sendable, CustomStringConvertible {
     // MARK: - Rolling
 
     /// Rolls the expression and returns its total. The expression must have no `@stat` references.
+    @inlinable
     public func roll(using rng: inout RNG) throws(EngineError) -> Int64 {
+        if plainCount == 1 { return Int64(bitPattern: rng.uniform(plainSides)) &+ 1 &+ plainOffset }
+        if plainCount > 1 {
+            var total = plainOffset
+            for _ in 0..<plainCount { total &+= Int64(bitPattern: rng.uniform(plainSides)) &+ 1 }
+            return total
+        }
+        return try rollAnyShape(using: &rng)
+    }
+
+    @usableFromInline
+    func rollAnyShape(using rng: inout RNG) throws(EngineError) -> Int64 {
         guard statReferences.isEmpty else { throw missingStat(statReferences[0]) }
         var recorder = NoRecorder()
         return try Evaluator.run(program, stats: UnsafeBufferPointer(start: nil, count: 0), limits: limits, rng: &rng, recorder: &recorder)
@@ -116,7 +146,7 @@ public final class DiceExpression: Sendable, CustomStringConvertible {
             }
         }
         find(syntax)
-        return EngineError(.notFound, "no value given for '@\(id)'", at: column.map { SourceLocation(column: $0) })
+        return EngineError(.notFound, "no value given for '@\(id)'", at: column.map { TextLocation(column: $0) })
     }
 
     private func wrongStatCount(_ count: Int) -> EngineError {

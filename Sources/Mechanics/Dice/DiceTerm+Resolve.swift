@@ -3,7 +3,7 @@ extension DiceTerm {
     /// what can only be checked then: a reroll or an explosion that can never stop, a clamp whose
     /// bounds cross. Called once at compile time for fixed terms, at roll time for dynamic ones.
     func resolve(count: Int, sides: Int64?, limits: Limits) throws(EngineError) -> ResolvedDice {
-        let at = SourceLocation(column: column)
+        let at = TextLocation(column: column)
         guard count >= 0 else {
             throw EngineError(.invalid, "cannot roll \(count) dice", at: at)
         }
@@ -27,6 +27,12 @@ extension DiceTerm {
             label = "dF"
         }
         let m = modifiers
+        if m.isEmpty {
+            return ResolvedDice(
+                column: column, count: count, low: low, high: high, fudge: sides == nil, label: label,
+                reroll: nil, rerollOnce: false, maxRerolls: 0, explosion: nil, explodeOn: FaceSet(points: []),
+                cap: 0, clampMin: nil, clampMax: nil, keep: [], scoring: nil, double: nil, isPlain: true)
+        }
         if let clampMin = m.clampMin, let clampMax = m.clampMax, clampMin > clampMax {
             throw EngineError(.invalid, "'min\(clampMin)' is above 'max\(clampMax)'", at: at)
         }
@@ -44,11 +50,20 @@ extension DiceTerm {
             }
         }
         let double = m.scoring?.double?.resolved(low: low, high: high)
-        return ResolvedDice(
+        let dice = ResolvedDice(
             column: column, count: count, low: low, high: high, fudge: sides == nil, label: label,
             reroll: reroll, rerollOnce: m.rerollOnce, maxRerolls: m.rerollOnce ? 1 : limits.maxRerolls,
             explosion: m.explosion, explodeOn: explodeOn, cap: m.cap ?? limits.maxExplosions,
             clampMin: m.clampMin, clampMax: m.clampMax, keep: m.keep, scoring: m.scoring, double: double,
             isPlain: m.isEmpty)
+        if high - low >= 64 {
+            for set in [reroll, explodeOn, double].compactMap({ $0 }) where set.points.count > FacePredicate.maxPoints {
+                throw EngineError(.limit, "more than \(FacePredicate.maxPoints) compare points in one set of faces", at: at)
+            }
+        }
+        guard m.keep.count <= KeepRules.maxRules else {
+            throw EngineError(.limit, "more than \(KeepRules.maxRules) keep/drop rules on one term", at: at)
+        }
+        return dice
     }
 }

@@ -14,9 +14,10 @@ enum Evaluator {
             for _ in 0..<count { total &+= Int64(bitPattern: rng.uniform(sides)) &+ 1 }
             return try add(total, offset, column: program.terms[0].column)
         case .dice(let index, let offset):
-            let term = try resolved(program.terms[index])
-            let total = try rollDice(term, rng: &rng, recorder: &recorder)
-            return try add(total, offset, column: term.column)
+            let total = try program.kernels.withUnsafeBufferPointer { (kernels) throws(EngineError) -> Int64 in
+                try rollDice(kernels.baseAddress.unsafelyUnwrapped + index, label: R.records ? program.labels[index] : "", rng: &rng, recorder: &recorder)
+            }
+            return try add(total, offset, column: program.terms[index].column)
         default:
             return try execute(program, stats: stats, limits: limits, rng: &rng, recorder: &recorder)
         }
@@ -38,7 +39,9 @@ enum Evaluator {
                     stack[top] = stats[slot]
                     top += 1
                 case .dice(let term):
-                    stack[top] = try rollDice(try resolved(program.terms[term]), rng: &rng, recorder: &recorder)
+                    stack[top] = try program.kernels.withUnsafeBufferPointer { (kernels) throws(EngineError) -> Int64 in
+                        try rollDice(kernels.baseAddress.unsafelyUnwrapped + term, label: R.records ? program.labels[term] : "", rng: &rng, recorder: &recorder)
+                    }
                     top += 1
                 case .dynamicDice(let termIndex):
                     let term = program.terms[termIndex]
@@ -57,15 +60,16 @@ enum Evaluator {
                         top -= 1
                         count = stack[top]
                         guard count >= 0 else {
-                            throw EngineError(.invalid, "the dice count came out as \(count); it must be 0 or more", at: SourceLocation(column: column))
+                            throw EngineError(.invalid, "the dice count came out as \(count); it must be 0 or more", at: TextLocation(column: column))
                         }
                         guard count <= Int64(diceBudget) else {
-                            throw EngineError(.limit, "the dice count came out as \(count), beyond the limit maxDice, \(limits.maxDice), for the whole roll", at: SourceLocation(column: column))
+                            throw EngineError(.limit, "the dice count came out as \(count), beyond the limit maxDice, \(limits.maxDice), for the whole roll", at: TextLocation(column: column))
                         }
                         diceBudget -= Int(count)
                     }
                     let dice = try term.resolve(count: Int(count), sides: sides, limits: limits)
-                    stack[top] = try rollDice(dice, rng: &rng, recorder: &recorder)
+                    var kernel = try DiceKernel(dice)
+                    stack[top] = try rollDice(&kernel, label: dice.label, rng: &rng, recorder: &recorder)
                     top += 1
                 case .negate:
                     guard stack[top - 1] != Int64.min else { throw overflow(column) }
@@ -119,51 +123,54 @@ enum Evaluator {
 
     // MARK: - Dice
 
+    /// Rolls one dice term. The kernel is read through a pointer: it is large plain data, and
+    /// copying it per roll would cost more than the dice.
     @inline(__always)
-    private static func resolved(_ term: DiceTerm) throws(EngineError) -> ResolvedDice {
-        guard let dice = term.resolved else {
-            throw EngineError(.error, "internal error: dice term at column \(term.column) was not resolved")
-        }
-        return dice
-    }
-
-    @inline(__always)
-    static func rollDice<R: RollRecorder>(_ dice: ResolvedDice, rng: inout RNG, recorder: inout R) throws(EngineError) -> Int64 {
-        if dice.isPlain {
+    static func rollDice<R: RollRecorder>(_ kernel: UnsafePointer<DiceKernel>, label: String, rng generator: inout RNG, recorder: inout R) throws(EngineError) -> Int64 {
+        // A local copy of the generator stays in registers through the loops.
+        var rng = generator
+        defer { generator = rng }
+        let column = kernel.pointee.column
+        let count = kernel.pointee.count
+        if kernel.pointee.plain {
             var total: Int64 = 0
-            for _ in 0..<dice.count {
-                let face = draw(dice, rng: &rng)
-                total = try add(total, face, column: dice.column)
-                if R.records { recorder.append(Roll.Die(label: dice.label, column: dice.column, faces: [face], value: face)) }
+            for _ in 0..<count {
+                let face = draw(kernel, rng: &rng)
+                total = try add(total, face, column: column)
+                if R.records { recorder.append(Roll.Die(label: label, column: column, faces: [face], value: face)) }
             }
             return total
         }
         let base = recorder.count
-        let total: Int64
-        if dice.keep.isEmpty {
-            var sink = SumSink(scoring: dice.scoring, double: dice.double, column: dice.column)
-            try generate(dice, rng: &rng, recorder: &recorder, sink: &sink)
-            total = sink.total
-        } else if dice.explosion == .separate {
-            var sink = ArraySink()
-            try generate(dice, rng: &rng, recorder: &recorder, sink: &sink)
-            total = try sink.values.withUnsafeMutableBufferPointer { (values) throws(EngineError) -> Int64 in
-                try keptTotal(values, keep: dice.keep, scoring: dice.scoring, double: dice.double, column: dice.column, base: base, recorder: &recorder)
+        var total: Int64 = 0
+        if kernel.pointee.keep.isEmpty {
+            try generate(kernel, label: label, rng: &rng, recorder: &recorder) { (value) throws(EngineError) in
+                total = try add(total, kernel.pointee.contribution(value), column: column)
+            }
+        } else if kernel.pointee.explosion == .separate {
+            var values: [Int64] = []
+            values.reserveCapacity(count)
+            try generate(kernel, label: label, rng: &rng, recorder: &recorder) { (value) throws(EngineError) in values.append(value) }
+            total = try values.withUnsafeMutableBufferPointer { (pool) throws(EngineError) -> Int64 in
+                try keptTotal(pool, kernel, base: base, recorder: &recorder)
             }
         } else {
-            total = try withUnsafeTemporaryAllocation(of: Int64.self, capacity: max(dice.count, 1)) { (buffer) throws(EngineError) -> Int64 in
-                var sink = BufferSink(buffer: buffer)
-                try generate(dice, rng: &rng, recorder: &recorder, sink: &sink)
-                let values = UnsafeMutableBufferPointer(rebasing: buffer[0..<sink.count])
-                return try keptTotal(values, keep: dice.keep, scoring: dice.scoring, double: dice.double, column: dice.column, base: base, recorder: &recorder)
+            total = try withUnsafeTemporaryAllocation(of: Int64.self, capacity: max(count, 1)) { (buffer) throws(EngineError) -> Int64 in
+                var filled = 0
+                try generate(kernel, label: label, rng: &rng, recorder: &recorder) { (value) throws(EngineError) in
+                    buffer[filled] = value
+                    filled += 1
+                }
+                return try keptTotal(UnsafeMutableBufferPointer(rebasing: buffer[0..<filled]), kernel, base: base, recorder: &recorder)
             }
         }
-        if R.records, let scoring = dice.scoring {
+        if R.records && kernel.pointee.scoring {
+            let dice = kernel.pointee
             for index in base..<recorder.count {
                 recorder.update(index) { die in
                     guard die.kept else { return }
-                    if scoring.success.matches(die.value) { die.successes = dice.double?.contains(die.value) == true ? 2 : 1 }
-                    die.failure = scoring.failure?.matches(die.value) ?? false
+                    if dice.success.matches(die.value) { die.successes = dice.hasDouble && dice.double.contains(die.value) ? 2 : 1 }
+                    die.failure = dice.hasFailure && dice.failure.matches(die.value)
                 }
             }
         }
@@ -171,86 +178,90 @@ enum Evaluator {
     }
 
     @inline(__always)
-    private static func draw(_ dice: ResolvedDice, rng: inout RNG) -> Int64 {
-        dice.fudge ? Int64(rng.fudgeDie()) : 1 &+ Int64(bitPattern: rng.uniform(UInt64(bitPattern: dice.high)))
+    private static func draw(_ kernel: UnsafePointer<DiceKernel>, rng: inout RNG) -> Int64 {
+        kernel.pointee.fudge ? Int64(rng.fudgeDie()) : 1 &+ Int64(bitPattern: rng.uniform(UInt64(bitPattern: kernel.pointee.high)))
     }
 
     /// One draw of a face: a die, then (under `r`/`ro`) redraws while the face is in the reroll
     /// set, at most `maxRerolls` times (once for `ro`).
     @inline(__always)
-    private static func drawWithRerolls<R: RollRecorder>(_ dice: ResolvedDice, rng: inout RNG, rerolled: inout [Int64], recorder: R.Type) -> Int64 {
-        var face = draw(dice, rng: &rng)
-        if let reroll = dice.reroll {
+    private static func drawWithRerolls<R: RollRecorder>(_ kernel: UnsafePointer<DiceKernel>, rng: inout RNG, rerolled: inout [Int64], recorder: R.Type) -> Int64 {
+        var face = draw(kernel, rng: &rng)
+        if kernel.pointee.hasReroll {
             var rerolls = 0
-            while rerolls < dice.maxRerolls && reroll.contains(face) {
+            while rerolls < kernel.pointee.maxRerolls && kernel.pointee.reroll.contains(face) {
                 if R.records { rerolled.append(face) }
-                face = draw(dice, rng: &rng)
+                face = draw(kernel, rng: &rng)
                 rerolls += 1
             }
         }
         return face
     }
 
-    /// Rolls the dice of a term left to right. Each die: draw a face (with rerolls); then, under an
-    /// explosion, while the last face is in the explosion set and the die has exploded fewer than
-    /// `cap` times, draw again (with rerolls). `!` adds each new face as a die of its own; `!!`
-    /// and `!p` add it into the same die. The next die starts only when the chain has stopped.
-    private static func generate<R: RollRecorder, S: PoolSink>(
-        _ dice: ResolvedDice, rng: inout RNG, recorder: inout R, sink: inout S
+    /// Rolls the dice of a term left to right and hands each pool value to `emit`. Each die: draw
+    /// a face (with rerolls); then, under an explosion, while the last face is in the explosion
+    /// set and the die has exploded fewer than `cap` times, draw again (with rerolls). `!` adds
+    /// each new face as a die of its own; `!!` and `!p` add it into the same die. The next die
+    /// starts only when the chain has stopped.
+    @inline(__always)
+    private static func generate<R: RollRecorder>(
+        _ kernel: UnsafePointer<DiceKernel>, label: String, rng: inout RNG, recorder: inout R,
+        emit: (Int64) throws(EngineError) -> Void
     ) throws(EngineError) {
+        let column = kernel.pointee.column
+        let cap = kernel.pointee.cap
         var rerolled: [Int64] = []
-        for _ in 0..<dice.count {
+        for _ in 0..<kernel.pointee.count {
             if R.records { rerolled = [] }
-            var face = drawWithRerolls(dice, rng: &rng, rerolled: &rerolled, recorder: R.self)
-            guard let kind = dice.explosion else {
-                let value = dice.clamp(face)
-                if R.records { recorder.append(Roll.Die(label: dice.label, column: dice.column, faces: [face], rerolled: rerolled, value: value)) }
-                try sink.accept(value)
-                continue
-            }
+            var face = drawWithRerolls(kernel, rng: &rng, rerolled: &rerolled, recorder: R.self)
             var depth = 0
-            switch kind {
+            switch kernel.pointee.explosion {
+            case .none:
+                let value = kernel.pointee.clamp(face)
+                if R.records { recorder.append(Roll.Die(label: label, column: column, faces: [face], rerolled: rerolled, value: value)) }
+                try emit(value)
             case .separate:
                 var fromExplosion = false
                 while true {
-                    let explodes = depth < dice.cap && dice.explodeOn.contains(face)
-                    let value = dice.clamp(face)
+                    let explodes = depth < cap && kernel.pointee.explodeOn.contains(face)
+                    let value = kernel.pointee.clamp(face)
                     if R.records {
-                        recorder.append(Roll.Die(label: dice.label, column: dice.column, faces: [face], rerolled: rerolled, value: value,
+                        recorder.append(Roll.Die(label: label, column: column, faces: [face], rerolled: rerolled, value: value,
                                                  exploded: explodes, fromExplosion: fromExplosion))
                         rerolled = []
                     }
-                    try sink.accept(value)
+                    try emit(value)
                     guard explodes else { break }
                     depth += 1
                     fromExplosion = true
-                    face = drawWithRerolls(dice, rng: &rng, rerolled: &rerolled, recorder: R.self)
+                    face = drawWithRerolls(kernel, rng: &rng, rerolled: &rerolled, recorder: R.self)
                 }
             case .compound, .penetrate:
-                var total = dice.clamp(face)
+                let penalty: Int64 = kernel.pointee.explosion == .penetrate ? 1 : 0
+                var total = kernel.pointee.clamp(face)
                 var faces: [Int64] = []
                 if R.records { faces.append(face) }
-                while depth < dice.cap && dice.explodeOn.contains(face) {
-                    face = drawWithRerolls(dice, rng: &rng, rerolled: &rerolled, recorder: R.self)
+                while depth < cap && kernel.pointee.explodeOn.contains(face) {
+                    face = drawWithRerolls(kernel, rng: &rng, rerolled: &rerolled, recorder: R.self)
                     depth += 1
-                    let value = kind == .penetrate ? dice.clamp(face) - 1 : dice.clamp(face)
-                    total = try add(total, value, column: dice.column)
+                    total = try add(total, kernel.pointee.clamp(face) - penalty, column: column)
                     if R.records { faces.append(face) }
                 }
                 if R.records {
-                    recorder.append(Roll.Die(label: dice.label, column: dice.column, faces: faces, rerolled: rerolled, value: total, exploded: depth > 0))
+                    recorder.append(Roll.Die(label: label, column: column, faces: faces, rerolled: rerolled, value: total, exploded: depth > 0))
                 }
-                try sink.accept(total)
+                try emit(total)
             }
         }
     }
 
     /// The total of the kept window of a pool: its values, or its successes.
+    @inline(__always)
     private static func keptTotal<R: RollRecorder>(
-        _ values: UnsafeMutableBufferPointer<Int64>, keep: [KeepRule], scoring: Scoring?, double: FaceSet?, column: Int,
-        base: Int, recorder: inout R
+        _ values: UnsafeMutableBufferPointer<Int64>, _ kernel: UnsafePointer<DiceKernel>, base: Int, recorder: inout R
     ) throws(EngineError) -> Int64 {
-        let (lo, hi) = KeepRule.window(keep, size: values.count)
+        let (lo, hi) = kernel.pointee.keep.window(size: values.count)
+        let column = kernel.pointee.column
         var total: Int64 = 0
         if R.records {
             // Rank by value, ties by position (the earlier die ranks lower), and mark the dropped.
@@ -259,13 +270,13 @@ enum Evaluator {
                 recorder.update(base + order[rank]) { $0.kept = false }
             }
             for rank in lo..<hi {
-                total = try add(total, contribution(values[order[rank]], scoring, double), column: column)
+                total = try add(total, kernel.pointee.contribution(values[order[rank]]), column: column)
             }
             return total
         }
         sortAscending(values)
         for rank in lo..<hi {
-            total = try add(total, contribution(values[rank], scoring, double), column: column)
+            total = try add(total, kernel.pointee.contribution(values[rank]), column: column)
         }
         return total
     }
@@ -307,24 +318,25 @@ enum Evaluator {
         return scoring.score(value, double: double)
     }
 
-    /// Insertion sort for the small pools dice usually make; the standard sort beyond.
+    /// Sorts a pool ascending. Small pools, which dice usually make, go through branch-free
+    /// compare-exchange passes (min/max compile to conditional moves: random dice would defeat a
+    /// branch predictor); larger ones through the standard sort.
     @inline(__always)
-    static func sortAscending(_ buffer: UnsafeMutableBufferPointer<Int64>) {
-        var values = buffer
-        if values.count > 24 {
-            values.sort()
+    static func sortAscending(_ values: UnsafeMutableBufferPointer<Int64>) {
+        let count = values.count
+        if count > 16 {
+            var all = values
+            all.sort()
             return
         }
-        var i = 1
-        while i < values.count {
-            let value = values[i]
-            var j = i - 1
-            while j >= 0 && values[j] > value {
-                values[j + 1] = values[j]
-                j -= 1
+        guard count > 1, let base = values.baseAddress else { return }
+        for pass in 0..<(count - 1) {
+            for index in 0..<(count - 1 - pass) {
+                let a = base[index]
+                let b = base[index + 1]
+                base[index] = Swift.min(a, b)
+                base[index + 1] = Swift.max(a, b)
             }
-            values[j + 1] = value
-            i += 1
         }
     }
 
@@ -338,7 +350,7 @@ enum Evaluator {
     }
 
     static func divide(_ a: Int64, _ b: Int64, rounding: Rounding, column: Int) throws(EngineError) -> Int64 {
-        guard b != 0 else { throw EngineError(.invalid, "division by zero", at: SourceLocation(column: column)) }
+        guard b != 0 else { throw EngineError(.invalid, "division by zero", at: TextLocation(column: column)) }
         guard !(a == Int64.min && b == -1) else { throw overflow(column) }
         let quotient = a / b
         let remainder = a % b
@@ -359,52 +371,6 @@ enum Evaluator {
     }
 
     static func overflow(_ column: Int) -> EngineError {
-        EngineError(.invalid, "the result is too large for a 64-bit integer", at: column > 0 ? SourceLocation(column: column) : nil)
+        EngineError(.invalid, "the result is too large for a 64-bit integer", at: column > 0 ? TextLocation(column: column) : nil)
     }
-}
-
-// MARK: - Sinks
-
-/// Where `generate` puts each value of a pool.
-protocol PoolSink {
-    mutating func accept(_ value: Int64) throws(EngineError)
-}
-
-/// Adds values (or their successes) as they come: no pool is kept.
-struct SumSink: PoolSink {
-    var total: Int64 = 0
-    let scoring: Scoring?
-    let double: FaceSet?
-    let column: Int
-
-    init(scoring: Scoring?, double: FaceSet?, column: Int) {
-        self.scoring = scoring
-        self.double = double
-        self.column = column
-    }
-
-    @inline(__always)
-    mutating func accept(_ value: Int64) throws(EngineError) {
-        total = try Evaluator.add(total, Evaluator.contribution(value, scoring, double), column: column)
-    }
-}
-
-/// A pool of exactly as many values as dice, in a buffer on the stack.
-struct BufferSink: PoolSink {
-    let buffer: UnsafeMutableBufferPointer<Int64>
-    var count = 0
-
-    @inline(__always)
-    mutating func accept(_ value: Int64) throws(EngineError) {
-        buffer[count] = value
-        count += 1
-    }
-}
-
-/// A pool that explosions may grow.
-struct ArraySink: PoolSink {
-    var values: [Int64] = []
-
-    @inline(__always)
-    mutating func accept(_ value: Int64) throws(EngineError) { values.append(value) }
 }

@@ -10,9 +10,13 @@ struct Parser {
     /// Distinct `@id` references in order of first appearance.
     private(set) var statReferences: [String] = []
 
+    /// True when every byte is ASCII, so a column is the byte offset plus one.
+    private let isASCII: Bool
+
     init(_ source: String, limits: Limits) {
         self.bytes = Array(source.utf8)
         self.limits = limits
+        self.isASCII = bytes.allSatisfy { $0 < 0x80 }
     }
 
     mutating func parse() throws(EngineError) -> Syntax {
@@ -212,6 +216,7 @@ struct Parser {
         var success: ComparePoint?
         var failure: ComparePoint?
         var double: FaceRule?
+        var scoringColumn: Int?
         while true {
             skipSpace()
             let modifierStart = position
@@ -222,9 +227,11 @@ struct Parser {
                 success = point
             } else if eatKeyword("f") {
                 guard failure == nil else { throw error("'f' given twice", at: modifierStart) }
+                scoringColumn = scoringColumn ?? self.column(of: modifierStart)
                 failure = try requirePoint(after: "f")
             } else if eatKeyword("dbl") {
                 guard double == nil else { throw error("'dbl' given twice", at: modifierStart) }
+                scoringColumn = scoringColumn ?? self.column(of: modifierStart)
                 guard let point = try parseComparePoint(required: false) else {
                     throw error("'dbl' on a group needs a compare point, as in 'dbl>=20', found \(found())")
                 }
@@ -235,7 +242,7 @@ struct Parser {
                 break
             }
         }
-        let scoring = try makeScoring(success: success, failure: failure, double: double, column: column)
+        let scoring = try makeScoring(success: success, failure: failure, double: double, column: scoringColumn ?? column)
         return .group(Group(items: items, keep: keep, scoring: scoring, double: double?.resolved(low: 0, high: 0), column: column))
     }
 
@@ -276,15 +283,7 @@ struct Parser {
                 throw EngineError(.limit, "the expression rolls \(fixedDice) dice; the limit maxDice is \(limits.maxDice)", at: location(column: column))
             }
         }
-        var term = DiceTerm(column: column, count: count, sides: sides, modifiers: modifiers, resolved: nil)
-        if case .fixed(let n) = count {
-            switch sides {
-            case .fixed(let m): term.resolved = try term.resolve(count: n, sides: Int64(m), limits: limits)
-            case .percent: term.resolved = try term.resolve(count: n, sides: 100, limits: limits)
-            case .fudge: term.resolved = try term.resolve(count: n, sides: nil, limits: limits)
-            case .dynamic: break
-            }
-        }
+        let term = try DiceTerm.make(column: column, count: count, sides: sides, modifiers: modifiers, limits: limits)
         return .dice(term)
     }
 
@@ -296,6 +295,7 @@ struct Parser {
         var rerollPoints: [ComparePoint] = []
         var rerollDefault = false
         var rerollKind: Bool?  // true: `ro`
+        var scoringColumn: Int?
         while true {
             skipSpace()
             let start = position
@@ -339,6 +339,7 @@ struct Parser {
                 modifiers.clampMax = try parseSigned(after: "max")
             } else if eatKeyword("dbl") {
                 guard double == nil else { throw error("'dbl' given twice", at: start) }
+                scoringColumn = scoringColumn ?? self.column(of: start)
                 if let point = try parseComparePoint(required: false) {
                     double = FaceRule(points: [point])
                 } else {
@@ -346,6 +347,7 @@ struct Parser {
                 }
             } else if eatKeyword("f") {
                 guard failure == nil else { throw error("'f' given twice", at: start) }
+                scoringColumn = scoringColumn ?? self.column(of: start)
                 failure = try requirePoint(after: "f")
             } else if let point = try parseComparePoint(required: false, bareNumber: false) {
                 guard success == nil else { throw error("a second success compare point on one term", at: start) }
@@ -363,7 +365,7 @@ struct Parser {
         if modifiers.cap != nil && modifiers.explosion == nil {
             throw error("'cap' limits explosions, but this term does not explode ('!', '!!' or '!p')", at: position)
         }
-        modifiers.scoring = try makeScoring(success: success, failure: failure, double: double, column: currentColumn)
+        modifiers.scoring = try makeScoring(success: success, failure: failure, double: double, column: scoringColumn ?? currentColumn)
         return modifiers
     }
 
@@ -525,13 +527,14 @@ struct Parser {
 
     /// 1-based column in characters (UTF-8 continuation bytes do not count).
     private func column(of offset: Int) -> Int {
+        if isASCII { return min(offset, bytes.count) + 1 }
         var column = 1
         for index in 0..<min(offset, bytes.count) where bytes[index] & 0xC0 != 0x80 { column += 1 }
         return column
     }
 
-    private func location(_ offset: Int) -> SourceLocation { SourceLocation(column: column(of: offset)) }
-    private func location(column: Int) -> SourceLocation { SourceLocation(column: column) }
+    private func location(_ offset: Int) -> TextLocation { TextLocation(column: column(of: offset)) }
+    private func location(column: Int) -> TextLocation { TextLocation(column: column) }
 
     private func error(_ message: String, at offset: Int? = nil, code: EngineError.Code = .syntax) -> EngineError {
         EngineError(code, message, at: location(offset ?? position))

@@ -34,6 +34,9 @@ struct Program: Sendable {
     /// The column each instruction reports its runtime errors at.
     var columns: [Int] = []
     var terms: [DiceTerm] = []
+    /// For each term with fixed count and sides, its plain-data form and its label.
+    var kernels: [DiceKernel] = []
+    var labels: [String] = []
     var groups: [Group] = []
     var maxStack = 0
     var shortcut: Shortcut = .none
@@ -41,9 +44,22 @@ struct Program: Sendable {
     var dynamicDiceBudget = 0
     var hasDynamicDice = false
 
-    init(_ syntax: Syntax, fixedDice: Int, limits: Limits) {
+    init(_ syntax: Syntax, fixedDice: Int, limits: Limits) throws(EngineError) {
+        instructions.reserveCapacity(8)
+        columns.reserveCapacity(8)
         var depth = 0
         emit(syntax, depth: &depth)
+        kernels.reserveCapacity(terms.count)
+        labels.reserveCapacity(terms.count)
+        for index in terms.indices {
+            if let resolved = terms[index].resolved {
+                kernels.append(try DiceKernel(resolved))
+                labels.append(resolved.label)
+            } else {
+                kernels.append(try DiceKernel(ResolvedDice.placeholder))
+                labels.append("")
+            }
+        }
         dynamicDiceBudget = limits.maxDice - fixedDice
         shortcut = Program.shortcut(for: syntax, terms: terms)
     }

@@ -103,8 +103,9 @@ enum ExplosionKind: String, Hashable, Sendable {
     case penetrate = "!p"
 }
 
-/// One dice term, `NdM` with its modifiers, as written.
-struct DiceTerm: Sendable {
+/// One dice term, `NdM` with its modifiers, as written. A class: the tree, the program and the
+/// odds engine share one instance instead of copying it.
+final class DiceTerm: Sendable {
     enum Count: Sendable {
         case fixed(Int)
         case dynamic(Syntax)
@@ -117,12 +118,34 @@ struct DiceTerm: Sendable {
         case dynamic(Syntax)
     }
 
-    var column: Int
-    var count: Count
-    var sides: Sides
-    var modifiers: DiceModifiers
+    let column: Int
+    let count: Count
+    let sides: Sides
+    let modifiers: DiceModifiers
     /// The term with count and sides known, computed once when both are fixed.
-    var resolved: ResolvedDice?
+    let resolved: ResolvedDice?
+
+    private init(column: Int, count: Count, sides: Sides, modifiers: DiceModifiers, resolved: ResolvedDice?) {
+        self.column = column
+        self.count = count
+        self.sides = sides
+        self.modifiers = modifiers
+        self.resolved = resolved
+    }
+
+    /// The term as written, resolved at once when its count and sides are fixed.
+    static func make(column: Int, count: Count, sides: Sides, modifiers: DiceModifiers, limits: Limits) throws(EngineError) -> DiceTerm {
+        let draft = DiceTerm(column: column, count: count, sides: sides, modifiers: modifiers, resolved: nil)
+        guard case .fixed(let n) = count else { return draft }
+        let resolved: ResolvedDice
+        switch sides {
+        case .fixed(let m): resolved = try draft.resolve(count: n, sides: Int64(m), limits: limits)
+        case .percent: resolved = try draft.resolve(count: n, sides: 100, limits: limits)
+        case .fudge: resolved = try draft.resolve(count: n, sides: nil, limits: limits)
+        case .dynamic: return draft
+        }
+        return DiceTerm(column: column, count: count, sides: sides, modifiers: modifiers, resolved: resolved)
+    }
 }
 
 /// A dice term's modifiers as written (each kind at most once, keep/drop any number of times).
@@ -167,6 +190,12 @@ struct ResolvedDice: Sendable {
     var isPlain: Bool
 
     var sides: Int { Int(high - low + 1) }
+
+    /// Stands in the kernel table for a term resolved only at roll time.
+    static let placeholder = ResolvedDice(
+        column: 0, count: 0, low: 1, high: 1, fudge: false, label: "", reroll: nil, rerollOnce: false, maxRerolls: 0,
+        explosion: nil, explodeOn: FaceSet(points: []), cap: 0, clampMin: nil, clampMax: nil, keep: [], scoring: nil,
+        double: nil, isPlain: true)
 
     @inline(__always)
     func clamp(_ face: Int64) -> Int64 {

@@ -41,7 +41,7 @@ public struct Distribution: Sendable, Hashable {
     public var maximum: Int64 { offset + Int64(max(probabilities.count - 1, 0)) }
 
     /// The total probability represented: 1 minus ``truncated``, up to rounding.
-    public var mass: Double { probabilities.reduce(0, +) }
+    public var mass: Double { Distribution.sum(probabilities.indices) { probabilities[$0] } }
 
     /// Every value with a probability above zero, ascending.
     public var outcomes: [(value: Int64, probability: Double)] {
@@ -80,9 +80,7 @@ public struct Distribution: Sendable, Hashable {
     public var mean: Double {
         let total = mass
         guard total > 0 else { return 0 }
-        var sum = 0.0
-        for (index, p) in probabilities.enumerated() where p > 0 { sum += Double(index) * p }
-        return Double(offset) + sum / total
+        return Double(offset) + Distribution.sum(probabilities.indices) { Double($0) * probabilities[$0] } / total
     }
 
     /// The variance, over the represented mass.
@@ -90,14 +88,30 @@ public struct Distribution: Sendable, Hashable {
         let total = mass
         guard total > 0 else { return 0 }
         let center = mean - Double(offset)
-        var sum = 0.0
-        for (index, p) in probabilities.enumerated() where p > 0 {
+        return Distribution.sum(probabilities.indices) { index in
             let d = Double(index) - center
-            sum += d * d * p
-        }
-        return sum / total
+            return d * d * probabilities[index]
+        } / total
     }
 
     /// The standard deviation, over the represented mass.
     public var standardDeviation: Double { variance.squareRoot() }
+
+    /// Neumaier's compensated sum: the moments stay exact to the last bit or two however many
+    /// values there are.
+    static func sum(_ indices: Range<Int>, _ term: (Int) -> Double) -> Double {
+        var sum = 0.0
+        var compensation = 0.0
+        for index in indices {
+            let x = term(index)
+            let t = sum + x
+            if Swift.abs(sum) >= Swift.abs(x) {
+                compensation += (sum - t) + x
+            } else {
+                compensation += (x - t) + sum
+            }
+            sum = t
+        }
+        return sum + compensation
+    }
 }

@@ -30,7 +30,7 @@ extension OddsEngine {
         var parts: [(weight: Double, pmf: PMF)] = []
         for count in counts.nonZero {
             guard count.value <= Int64(limits.maxDice) else {
-                throw EngineError(.limit, "the dice count can come out as \(count.value), beyond the limit maxDice, \(limits.maxDice)", at: SourceLocation(column: term.column))
+                throw EngineError(.limit, "the dice count can come out as \(count.value), beyond the limit maxDice, \(limits.maxDice)", at: TextLocation(column: term.column))
             }
             for (sides, weight) in sidesOptions where weight > 0 {
                 let dice = try term.resolve(count: Int(max(count.value, -1)), sides: sides, limits: limits)

@@ -64,7 +64,7 @@ struct OddsEngine {
                 }
             case .divide(let rounding):
                 if b.probability(of: 0) > 0 {
-                    throw EngineError(.invalid, "division by zero is possible here, so the odds are undefined", at: SourceLocation(column: column))
+                    throw EngineError(.invalid, "division by zero is possible here, so the odds are undefined", at: TextLocation(column: column))
                 }
                 return try combine(a, b, column: column) { x, y throws(EngineError) in
                     try Evaluator.divide(x, y, rounding: rounding, column: column)

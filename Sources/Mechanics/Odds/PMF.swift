@@ -48,7 +48,8 @@ struct PMF: Hashable, Sendable {
         p.indices.compactMap { p[$0] > 0 ? (offset + Int64($0), p[$0]) : nil }
     }
 
-    var distribution: Distribution { Distribution(offset: offset, probabilities: p, truncated: truncated) }
+    /// The public form; rounding can carry a probability a hair above 1, which is clamped.
+    var distribution: Distribution { Distribution(offset: offset, probabilities: p.map { min($0, 1) }, truncated: truncated) }
 
     /// Combined truncation of independent parts: 1 - (1-a)(1-b).
     static func combine(_ a: Double, _ b: Double) -> Double { a + b - a * b }

@@ -41,9 +41,9 @@ public struct EngineError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: Code
     public var message: String
     /// Where the problem is: the column (and line) inside an expression or a file.
-    public var location: SourceLocation?
+    public var location: TextLocation?
 
-    public init(_ code: Code, _ message: String, at location: SourceLocation? = nil) {
+    public init(_ code: Code, _ message: String, at location: TextLocation? = nil) {
         self.code = code
         self.message = message
         self.location = location
@@ -57,7 +57,7 @@ public struct EngineError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A place in a text: 1-based line and column, counted in characters.
-public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct TextLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var line: Int
     public var column: Int
 
@@ -66,7 +66,7 @@ public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConver
         self.column = column
     }
 
-    public static func < (a: SourceLocation, b: SourceLocation) -> Bool {
+    public static func < (a: TextLocation, b: TextLocation) -> Bool {
         (a.line, a.column) < (b.line, b.column)
     }
 
