@@ -88,6 +88,24 @@ extension Benchmark {
                 return sink
             },
         ]
+        let hero = try benchCharacter()
+        list.append(Benchmark("check, 5 modifiers") { n in
+            var rng = RNG(seed: 1)
+            var sink: UInt64 = 0
+            for _ in 0..<n { sink &+= UInt64(bitPattern: try hero.checkOutcome("persuade-merchant", dc: 15, using: &rng).total) }
+            return sink
+        })
+        list.append(Benchmark("check, 5 modifiers, with breakdown") { n in
+            var rng = RNG(seed: 1)
+            var sink: UInt64 = 0
+            for _ in 0..<n { sink &+= UInt64(bitPattern: try hero.check("persuade-merchant", dc: 15, using: &rng).total) }
+            return sink
+        })
+        list.append(Benchmark("check odds, 5 modifiers") { n in
+            var sink: UInt64 = 0
+            for _ in 0..<n { sink &+= UInt64(try hero.checkOdds("persuade-merchant", dc: 15).bands.count) }
+            return sink
+        })
         for source in ["10d6", "4d6kh3", "2d20kh1+5", "10d10>=8", "20d6", "40d6kh3", "100d10", "500d6", "10d100kh5", "100d6kh50", "1000d6", "1000d6kh3", "8d6!kh3"] {
             let expression = try DiceExpression(source)
             list.append(Benchmark("odds \(source)") { n in
@@ -97,6 +115,29 @@ extension Benchmark {
             })
         }
         return list
+    }
+
+    /// A character whose persuasion check carries five modifiers: two on the skill it adds
+    /// (an item bonus and a status penalty) and three on the check (two circumstance bonuses, of
+    /// which stacking keeps the higher, and an untyped one).
+    static func benchCharacter() throws -> Character {
+        let ruleset = try Ruleset(
+            stats: [Ruleset.Stat("speaking", default: 3), Ruleset.Stat("culture", default: 2)],
+            skills: [Ruleset.Skill("haggling", default: 1)],
+            modifierTypes: [Ruleset.ModifierType("circumstance", stacking: .highest), Ruleset.ModifierType("item", stacking: .highestBonusLowestPenalty),
+                            Ruleset.ModifierType("status", stacking: .highestBonusLowestPenalty)],
+            checks: [Ruleset.Check("persuade-merchant", dice: "1d20", adds: ["speaking", "haggling"], tags: ["social"], bands: Ruleset.Check.fourDegrees,
+                                   naturalRules: [Ruleset.NaturalRule(when: ComparePoint(.equal, 20), .shift(1))])],
+            sources: [
+                Ruleset.Source("phrasebook", kind: "item", modifiers: [.add(2, to: "speaking", type: "item")]),
+                Ruleset.Source("tired", kind: "condition", modifiers: [.add(-1, to: "speaking", type: "status")]),
+                Ruleset.Source("smile", kind: "feat", modifiers: [.add(1, to: "persuade-merchant", type: "circumstance")]),
+                Ruleset.Source("gift", kind: "item", modifiers: [.add(2, to: "persuade-merchant", type: "circumstance")]),
+                Ruleset.Source("tip", kind: "condition", modifiers: [.add(1, to: "persuade-merchant")]),
+            ])
+        var hero = Character(ruleset: ruleset)
+        for source in ["phrasebook", "tired", "smile", "gift", "tip"] { try hero.apply(source) }
+        return hero
     }
 
     static func roll(_ name: String, _ expression: DiceExpression) -> Benchmark {
@@ -126,7 +167,7 @@ enum BenchReport {
         var ratios: [String] = []
         let byName = Dictionary(results.map { ($0.0.name, $0.1.median) }, uniquingKeysWith: { a, _ in a })
         if let raw = byName["rng.next"] {
-            for name in ["rng.die(20)", "roll 1d20", "roll 4d6kh3"] {
+            for name in ["rng.die(20)", "roll 1d20", "roll 4d6kh3", "check, 5 modifiers"] {
                 if let value = byName[name] { ratios.append("    \"\(name) / rng.next\": \(rounded(value / raw))") }
             }
         }

@@ -7,6 +7,17 @@ extension Distribution {
         var writer = JSONWriter()
         writer.beginObject()
         writer.field("expression", expression)
+        writeFields(to: &writer)
+        if let target {
+            writer.field("at_least", target)
+            writer.field("probability", probability(atLeast: target))
+        }
+        writer.endObject()
+        return writer.output
+    }
+
+    /// `"distribution":[…],"mean":…,"stddev":…,"min":…,"max":…,"truncated":…` inside an object.
+    public func writeFields(to writer: inout JSONWriter) {
         writer.key("distribution")
         writer.beginArray()
         for outcome in outcomes {
@@ -21,11 +32,5 @@ extension Distribution {
         writer.field("min", minimum)
         writer.field("max", maximum)
         writer.field("truncated", truncated)
-        if let target {
-            writer.field("at_least", target)
-            writer.field("probability", probability(atLeast: target))
-        }
-        writer.endObject()
-        return writer.output
     }
 }

@@ -1,0 +1,266 @@
+/// The rules of a game, independent of any file format: stats, skills, derived values, modifier
+/// types with their stacking rules, checks, and the sources of modifiers (items, conditions,
+/// feats…). Built once, checked as a whole, immutable and safe to share between threads.
+///
+/// Stats, skills and derived values share one namespace of *values*; checks have ids in the same
+/// namespace (a modifier may target either), so no check may share an id with a value.
+public final class Ruleset: Sendable {
+    public let stats: [Stat]
+    public let skills: [Skill]
+    public let derived: [Derived]
+    public let modifierTypes: [ModifierType]
+    public let checks: [Check]
+    public let sources: [Source]
+
+    /// Every value (stats, then skills, then derived values) by slot.
+    let values: [ValueSlot]
+    let valueIndex: [String: Int]
+    let checkIndex: [String: Int]
+    let sourceIndex: [String: Int]
+    let typeIndex: [String: Int]
+    /// Slots in an order where every derived value follows what its formula reads.
+    let evaluationOrder: [Int]
+    /// Per check: the compiled dice and the slots its `adds` and its dice read.
+    let compiledChecks: [CompiledCheck]
+
+    /// Builds and checks a ruleset. Throws `.invalid` or `.notFound` naming the entity and the
+    /// problem: a duplicate id, an unknown reference, a formula that does not parse (with its
+    /// column), a cycle among derived values (naming the cycle), bands out of order.
+    public init(
+        stats: [Stat] = [], skills: [Skill] = [], derived: [Derived] = [], modifierTypes: [ModifierType] = [],
+        checks: [Check] = [], sources: [Source] = [], limits: Limits = .default
+    ) throws(EngineError) {
+        self.stats = stats
+        self.skills = skills
+        self.derived = derived
+        self.modifierTypes = modifierTypes
+        self.checks = checks
+        self.sources = sources
+
+        var slots: [ValueSlot] = []
+        var index: [String: Int] = [:]
+        func addValue(_ id: String, _ kind: ValueKind, _ what: String) throws(EngineError) {
+            try Ruleset.checkId(id, what)
+            guard index[id] == nil else { throw EngineError(.invalid, "\(what) '\(id)' has the id of another stat, skill or derived value") }
+            index[id] = slots.count
+            slots.append(ValueSlot(id: id, kind: kind))
+        }
+        for stat in stats {
+            try addValue(stat.id, .stat, "stat")
+            try Ruleset.checkRange(stat.id, stat.defaultValue, stat.minimum, stat.maximum)
+            slots[slots.count - 1].defaultValue = stat.defaultValue
+            slots[slots.count - 1].minimum = stat.minimum
+            slots[slots.count - 1].maximum = stat.maximum
+        }
+        for skill in skills {
+            try addValue(skill.id, .skill, "skill")
+            try Ruleset.checkRange(skill.id, skill.defaultValue, skill.minimum, skill.maximum)
+            slots[slots.count - 1].defaultValue = skill.defaultValue
+            slots[slots.count - 1].minimum = skill.minimum
+            slots[slots.count - 1].maximum = skill.maximum
+        }
+        for value in derived {
+            try addValue(value.id, .derived, "derived value")
+        }
+        // Derived formulas: parse, resolve references, refuse dice.
+        for value in derived {
+            let expression: DiceExpression
+            do {
+                expression = try DiceExpression(value.formula, limits: limits)
+            } catch {
+                throw EngineError(error.code, "derived value '\(value.id)': formula '\(value.formula)': \(error.message)", at: error.location)
+            }
+            guard expression.isDeterministic else {
+                throw EngineError(.invalid, "derived value '\(value.id)': formula '\(value.formula)' rolls dice; derived values must be fixed numbers")
+            }
+            var reads: [Int] = []
+            for reference in expression.statReferences {
+                guard let slot = index[reference] else {
+                    throw EngineError(.notFound, "derived value '\(value.id)': formula reads '@\(reference)', which is no stat, skill or derived value\(Ruleset.suggestion(reference, Array(index.keys)))")
+                }
+                reads.append(slot)
+            }
+            guard let slot = index[value.id] else { continue }
+            slots[slot].formula = expression
+            slots[slot].reads = reads
+        }
+        values = slots
+        valueIndex = index
+        evaluationOrder = try Ruleset.order(slots)
+
+        var types: [String: Int] = [:]
+        for (position, type) in modifierTypes.enumerated() {
+            try Ruleset.checkId(type.id, "modifier type")
+            guard types[type.id] == nil else { throw EngineError(.invalid, "modifier type '\(type.id)' is declared twice") }
+            types[type.id] = position
+        }
+        typeIndex = types
+
+        var checkPositions: [String: Int] = [:]
+        var compiled: [CompiledCheck] = []
+        for (position, check) in checks.enumerated() {
+            try Ruleset.checkId(check.id, "check")
+            guard checkPositions[check.id] == nil else { throw EngineError(.invalid, "check '\(check.id)' is declared twice") }
+            guard index[check.id] == nil else { throw EngineError(.invalid, "check '\(check.id)' has the id of a stat, skill or derived value") }
+            checkPositions[check.id] = position
+            compiled.append(try CompiledCheck(check, values: index, limits: limits))
+        }
+        checkIndex = checkPositions
+        compiledChecks = compiled
+
+        var sourcePositions: [String: Int] = [:]
+        for (position, source) in sources.enumerated() {
+            try Ruleset.checkId(source.id, "modifier source")
+            guard sourcePositions[source.id] == nil else { throw EngineError(.invalid, "modifier source '\(source.id)' is declared twice") }
+            sourcePositions[source.id] = position
+            for modifier in source.modifiers {
+                try Ruleset.validate(modifier, in: "modifier source '\(source.id)'", values: index, checks: checkPositions, types: types)
+            }
+        }
+        sourceIndex = sourcePositions
+    }
+
+    // MARK: - Lookups
+
+    /// The stat, skill or derived value with this id, or nil.
+    public func valueKind(of id: String) -> ValueKind? { valueIndex[id].map { values[$0].kind } }
+    /// The ids of every value, stats first, then skills, then derived values.
+    public var valueIds: [String] { values.map(\.id) }
+    public func check(_ id: String) -> Check? { checkIndex[id].map { checks[$0] } }
+    public func source(_ id: String) -> Source? { sourceIndex[id].map { sources[$0] } }
+    public func modifierType(_ id: String) -> ModifierType? { typeIndex[id].map { modifierTypes[$0] } }
+
+    func slot(_ id: String, _ what: String = "stat, skill or derived value") throws(EngineError) -> Int {
+        guard let slot = valueIndex[id] else {
+            throw EngineError(.notFound, "no \(what) '\(id)'\(Ruleset.suggestion(id, Array(valueIndex.keys)))")
+        }
+        return slot
+    }
+
+    func checkPosition(_ id: String) throws(EngineError) -> Int {
+        guard let position = checkIndex[id] else {
+            throw EngineError(.notFound, "no check '\(id)'\(Ruleset.suggestion(id, Array(checkIndex.keys)))")
+        }
+        return position
+    }
+
+    func stacking(of type: String?) -> Stacking {
+        guard let type, let position = typeIndex[type] else { return .sum }
+        return modifierTypes[position].stacking
+    }
+
+    // MARK: - Checks on construction
+
+    static func checkId(_ id: String, _ what: String) throws(EngineError) {
+        guard !id.isEmpty else { throw EngineError(.invalid, "a \(what) has an empty id") }
+        for scalar in id.unicodeScalars {
+            let ok = ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || "._-:".unicodeScalars.contains(scalar)
+            guard ok else {
+                throw EngineError(.invalid, "\(what) id '\(id)' may use only lowercase letters, digits, '.', '_', '-' and ':' (a pack prefix)")
+            }
+        }
+    }
+
+    static func checkRange(_ id: String, _ value: Int64, _ minimum: Int64?, _ maximum: Int64?) throws(EngineError) {
+        if let minimum, let maximum, minimum > maximum {
+            throw EngineError(.invalid, "'\(id)': minimum \(minimum) is above maximum \(maximum)")
+        }
+        if let minimum, value < minimum { throw EngineError(.invalid, "'\(id)': default \(value) is below the minimum \(minimum)") }
+        if let maximum, value > maximum { throw EngineError(.invalid, "'\(id)': default \(value) is above the maximum \(maximum)") }
+    }
+
+    static func validate(_ modifier: Modifier, in context: String, values: [String: Int], checks: [String: Int], types: [String: Int]) throws(EngineError) {
+        switch modifier.effect {
+        case .add:
+            guard values[modifier.target] != nil || checks[modifier.target] != nil else {
+                throw EngineError(.notFound, "\(context): modifier targets '\(modifier.target)', which is no stat, skill, derived value or check\(suggestion(modifier.target, Array(values.keys) + Array(checks.keys)))")
+            }
+        case .advantage, .disadvantage:
+            guard checks[modifier.target] != nil else {
+                throw EngineError(.notFound, "\(context): advantage and disadvantage apply to checks, and '\(modifier.target)' is no check\(suggestion(modifier.target, Array(checks.keys)))")
+            }
+        }
+        if let type = modifier.type, types[type] == nil {
+            throw EngineError(.notFound, "\(context): modifier type '\(type)' is not declared\(suggestion(type, Array(types.keys)))")
+        }
+        if let duration = modifier.duration, duration < 1 {
+            throw EngineError(.invalid, "\(context): a duration must be at least 1 round, not \(duration)")
+        }
+    }
+
+    /// A topological order of the value slots; a cycle among derived values is an error that
+    /// names it.
+    static func order(_ slots: [ValueSlot]) throws(EngineError) -> [Int] {
+        var state = [UInt8](repeating: 0, count: slots.count)  // 0 new, 1 on the path, 2 done
+        var order: [Int] = []
+        var path: [Int] = []
+        func visit(_ slot: Int) throws(EngineError) {
+            if state[slot] == 2 { return }
+            if state[slot] == 1 {
+                let start = path.firstIndex(of: slot) ?? 0
+                let cycle = (path[start...] + [slot]).map { slots[$0].id }.joined(separator: " -> ")
+                throw EngineError(.invalid, "derived values form a cycle: \(cycle)")
+            }
+            state[slot] = 1
+            path.append(slot)
+            for read in slots[slot].reads { try visit(read) }
+            path.removeLast()
+            state[slot] = 2
+            order.append(slot)
+        }
+        for slot in slots.indices { try visit(slot) }
+        return order
+    }
+
+    /// ", did you mean 'x'?" for the closest known id, when one is close.
+    public static func suggestion(_ id: String, _ known: [String]) -> String {
+        guard let best = closest(id, known) else { return "" }
+        return "; did you mean '\(best)'?"
+    }
+
+    /// The known id nearest to `id` by edit distance, if it is near enough to be a likely typo.
+    public static func closest(_ id: String, _ known: [String]) -> String? {
+        var best: (String, Int)?
+        for candidate in known {
+            let distance = editDistance(id, candidate)
+            if distance <= max(2, id.count / 3), best.map({ distance < $0.1 || (distance == $0.1 && candidate < $0.0) }) ?? true {
+                best = (candidate, distance)
+            }
+        }
+        return best?.0
+    }
+
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.unicodeScalars)
+        let b = Array(b.unicodeScalars)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}
+
+/// Whether a value is a stat, a skill or a derived value.
+public enum ValueKind: String, Sendable, Hashable {
+    case stat, skill, derived
+}
+
+/// One value of the ruleset as the engine stores it.
+struct ValueSlot: Sendable {
+    var id: String
+    var kind: ValueKind
+    var defaultValue: Int64 = 0
+    var minimum: Int64?
+    var maximum: Int64?
+    var formula: DiceExpression?
+    /// Slots the formula reads, in the order of its stat references.
+    var reads: [Int] = []
+}
