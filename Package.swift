@@ -5,6 +5,7 @@ let package = Package(
     name: "RollForLanguage",
     products: [
         .library(name: "Mechanics", targets: ["Mechanics"]),
+        .library(name: "ContentPacks", targets: ["ContentPacks"]),
         .executable(name: "rfl", targets: ["rfl"]),
     ],
     dependencies: [
@@ -14,10 +15,20 @@ let package = Package(
     ],
     targets: [
         .target(name: "Mechanics"),
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .target(
+            name: "ContentPacks",
+            dependencies: ["Mechanics", "CLibXML2"]
+        ),
         .executableTarget(
             name: "rfl",
             dependencies: [
                 "Mechanics",
+                "ContentPacks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -28,6 +39,10 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "BigInt", package: "BigInt"),
             ]
+        ),
+        .testTarget(
+            name: "ContentPacksTests",
+            dependencies: ["ContentPacks", "Mechanics"]
         ),
         .testTarget(
             name: "rflTests",

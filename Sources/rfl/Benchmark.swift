@@ -120,7 +120,7 @@ extension Benchmark {
     /// A character whose persuasion check carries five modifiers: two on the skill it adds
     /// (an item bonus and a status penalty) and three on the check (two circumstance bonuses, of
     /// which stacking keeps the higher, and an untyped one).
-    static func benchCharacter() throws -> Character {
+    static func benchCharacter() throws -> CharacterSheet {
         let ruleset = try Ruleset(
             stats: [Ruleset.Stat("speaking", default: 3), Ruleset.Stat("culture", default: 2)],
             skills: [Ruleset.Skill("haggling", default: 1)],
@@ -135,7 +135,7 @@ extension Benchmark {
                 Ruleset.Source("gift", kind: "item", modifiers: [.add(2, to: "persuade-merchant", type: "circumstance")]),
                 Ruleset.Source("tip", kind: "condition", modifiers: [.add(1, to: "persuade-merchant")]),
             ])
-        var hero = Character(ruleset: ruleset)
+        var hero = CharacterSheet(ruleset: ruleset)
         for source in ["phrasebook", "tired", "smile", "gift", "tip"] { try hero.apply(source) }
         return hero
     }

@@ -56,7 +56,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
 
 @Suite struct RulesetTests {
     @Test func valuesAndDerived() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         #expect(try hero.value("vocabulary") == 2)
         #expect(try hero.value("fluency") == 2)
         #expect(try hero.value("composure") == 14)
@@ -70,11 +70,11 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
         let breakdown = try hero.breakdown("fluency")
         #expect(breakdown.base == 6 && breakdown.formula == "floor((@vocabulary + @grammar) / 2)" && breakdown.kind == .derived)
         #expect(try hero.baseValue("vocabulary") == 7)
-        #expect(try hero.sheet().map(\.id) == ["vocabulary", "grammar", "listening", "speaking", "culture", "haggling", "fluency", "composure"])
+        #expect(try hero.breakdowns().map(\.id) == ["vocabulary", "grammar", "listening", "speaking", "culture", "haggling", "fluency", "composure"])
     }
 
     @Test func baseValuesStayInBounds() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         expectError(.invalid, "'vocabulary' cannot be 11; the maximum is 10") { try hero.set("vocabulary", to: 11) }
         expectError(.invalid, "the minimum is 0") { try hero.set("haggling", to: -1) }
         expectError(.invalid, "is a derived value") { try hero.set("fluency", to: 3) }
@@ -84,7 +84,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func stacking() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         try hero.apply("phrasebook")
         try hero.apply("dictionary")
         // Item bonuses: only the highest applies.
@@ -113,7 +113,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func conditionalModifiers() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         try hero.set("speaking", to: 4)
         try hero.apply("local-accent")
         #expect(try hero.value("speaking") == 4)
@@ -130,7 +130,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func durations() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         try hero.apply("tired")
         try hero.apply("flustered")
         #expect(hero.appliedSources == ["tired", "flustered"])
@@ -147,7 +147,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func applyRemoveAndAdHoc() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         try hero.apply("phrasebook")
         try hero.apply("phrasebook")  // renews, does not stack
         #expect(try hero.value("vocabulary") == 4)
@@ -165,7 +165,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
 
     @Test func overflowIsRefusedAndNothingChanges() throws {
         let ruleset = try Ruleset(stats: [Ruleset.Stat("big", default: 0)], derived: [Ruleset.Derived("double", formula: "@big * 2")])
-        var hero = Character(ruleset: ruleset)
+        var hero = CharacterSheet(ruleset: ruleset)
         try hero.set("big", to: Int64.max / 2)
         expectError(.invalid, "too large") { try hero.set("big", to: Int64.max) }
         #expect(try hero.value("big") == Int64.max / 2)
@@ -216,7 +216,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
 
 @Suite struct CheckTests {
     @Test func totalsMarginsAndBands() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         try hero.set("speaking", to: 4)
         try hero.set("haggling", to: 2)
         for seed in UInt64(0)..<300 {
@@ -242,7 +242,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func advantage() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         for seed in UInt64(0)..<100 {
             var rng = RNG(seed: seed)
             let up = try hero.check("eavesdrop", dc: 10, advantage: 1, using: &rng)
@@ -263,8 +263,8 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func opposed() throws {
-        var a = Character(ruleset: try Sample.ruleset())
-        var b = Character(ruleset: try Sample.ruleset())
+        var a = CharacterSheet(ruleset: try Sample.ruleset())
+        var b = CharacterSheet(ruleset: try Sample.ruleset())
         try a.set("vocabulary", to: 8)
         try b.set("grammar", to: 6)
         var ties = 0
@@ -288,7 +288,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func diceReadValuesAndNaturalRulesCap() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         try hero.set("grammar", to: 3)
         var rng = RNG(seed: 5)
         for _ in 0..<200 {
@@ -300,7 +300,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func odds() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         try hero.set("listening", to: 5)
         let plain = try hero.checkOdds("eavesdrop", dc: 15)
         #expect(abs(plain.reach - 11.0 / 20) < 1e-12)
@@ -329,8 +329,8 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func opposedOdds() throws {
-        let a = Character(ruleset: try Sample.ruleset())
-        let b = Character(ruleset: try Sample.ruleset())
+        let a = CharacterSheet(ruleset: try Sample.ruleset())
+        let b = CharacterSheet(ruleset: try Sample.ruleset())
         let odds = try a.checkOdds("debate", against: b)
         // Equal sides: 2d6 - 2d6 >= 0 has probability (1 + P(tie)) / 2 = (1 + 146/1296) / 2.
         #expect(abs(odds.reach - (1 + 146.0 / 1296) / 2) < 1e-12)
@@ -339,7 +339,7 @@ func expectError(_ code: EngineError.Code, _ message: String, sourceLocation: So
     }
 
     @Test func json() throws {
-        var hero = Character(ruleset: try Sample.ruleset())
+        var hero = CharacterSheet(ruleset: try Sample.ruleset())
         try hero.apply("phrasebook")
         try hero.apply("friendly-smile")
         var rng = RNG(seed: 3)

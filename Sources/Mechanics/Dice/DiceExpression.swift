@@ -15,6 +15,9 @@ public final class DiceExpression: Sendable, CustomStringConvertible {
     public let limits: Limits
     /// The distinct `@id` stat references, in order of first appearance.
     public let statReferences: [String]
+    /// Every `@id` occurrence with the UTF-8 byte range of its id in ``source``, for tools that
+    /// rewrite references (the pack loader qualifies ids with their pack).
+    package let referenceSpans: [(id: String, range: Range<Int>)]
     let syntax: Syntax
     let program: Program
     /// For `NdM+k` without modifiers or stats (the commonest rolls), N, M and k, so that
@@ -32,6 +35,7 @@ public final class DiceExpression: Sendable, CustomStringConvertible {
         self.source = source
         self.limits = limits
         self.statReferences = parser.statReferences
+        self.referenceSpans = parser.referenceSpans
         self.syntax = syntax
         let program = try Program(syntax, fixedDice: parser.fixedDice, limits: limits)
         self.program = program

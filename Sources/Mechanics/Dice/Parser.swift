@@ -9,6 +9,8 @@ struct Parser {
     private(set) var fixedDice = 0
     /// Distinct `@id` references in order of first appearance.
     private(set) var statReferences: [String] = []
+    /// Every `@id` occurrence: the id and the UTF-8 byte range of the id (after the `@`).
+    private(set) var referenceSpans: [(id: String, range: Range<Int>)] = []
 
     /// True when every byte is ASCII, so a column is the byte offset plus one.
     private let isASCII: Bool
@@ -146,6 +148,7 @@ struct Parser {
         }
         guard position > start else { throw error("expected a stat id after '@', found \(found())") }
         let id = String(decoding: bytes[start..<position], as: UTF8.self)
+        referenceSpans.append((id, start..<position))
         let slot: Int
         if let existing = statReferences.firstIndex(of: id) {
             slot = existing

@@ -192,7 +192,7 @@ struct CompiledCheck: Sendable {
         case atMost(Int)
     }
 
-    init(_ check: Ruleset.Check, values: [String: Int], limits: Limits) throws(EngineError) {
+    init(_ check: Ruleset.Check, values: IdIndex, limits: Limits) throws(EngineError) {
         let context = "check '\(check.id)'"
         do {
             dice = try DiceExpression(check.dice, limits: limits)
@@ -201,16 +201,16 @@ struct CompiledCheck: Sendable {
         }
         var reads: [Int] = []
         for reference in dice.statReferences {
-            guard let slot = values[reference] else {
-                throw EngineError(.notFound, "\(context): dice read '@\(reference)', which is no stat, skill or derived value\(Ruleset.suggestion(reference, Array(values.keys)))")
+            guard let slot = values.find(reference) else {
+                throw EngineError(.notFound, "\(context): dice read '@\(reference)', which is no stat, skill or derived value\(Ruleset.suggestion(reference, values.keys))")
             }
             reads.append(slot)
         }
         diceReads = reads
         var adds: [Int] = []
         for id in check.adds {
-            guard let slot = values[id] else {
-                throw EngineError(.notFound, "\(context): adds '\(id)', which is no stat, skill or derived value\(Ruleset.suggestion(id, Array(values.keys)))")
+            guard let slot = values.find(id) else {
+                throw EngineError(.notFound, "\(context): adds '\(id)', which is no stat, skill or derived value\(Ruleset.suggestion(id, values.keys))")
             }
             adds.append(slot)
         }

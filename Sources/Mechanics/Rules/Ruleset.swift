@@ -14,10 +14,10 @@ public final class Ruleset: Sendable {
 
     /// Every value (stats, then skills, then derived values) by slot.
     let values: [ValueSlot]
-    let valueIndex: [String: Int]
-    let checkIndex: [String: Int]
-    let sourceIndex: [String: Int]
-    let typeIndex: [String: Int]
+    let valueIndex: IdIndex
+    let checkIndex: IdIndex
+    let sourceIndex: IdIndex
+    let typeIndex: IdIndex
     /// Slots in an order where every derived value follows what its formula reads.
     let evaluationOrder: [Int]
     /// Per check: the compiled dice and the slots its `adds` and its dice read.
@@ -35,14 +35,12 @@ public final class Ruleset: Sendable {
         self.derived = derived
         self.modifierTypes = modifierTypes
         self.checks = checks
-        self.sources = sources
 
         var slots: [ValueSlot] = []
-        var index: [String: Int] = [:]
+        var index = IdIndex()
         func addValue(_ id: String, _ kind: ValueKind, _ what: String) throws(EngineError) {
             try Ruleset.checkId(id, what)
-            guard index[id] == nil else { throw EngineError(.invalid, "\(what) '\(id)' has the id of another stat, skill or derived value") }
-            index[id] = slots.count
+            guard index.insert(id, at: slots.count) else { throw EngineError(.invalid, "\(what) '\(id)' has the id of another stat, skill or derived value") }
             slots.append(ValueSlot(id: id, kind: kind))
         }
         for stat in stats {
@@ -76,7 +74,7 @@ public final class Ruleset: Sendable {
             var reads: [Int] = []
             for reference in expression.statReferences {
                 guard let slot = index[reference] else {
-                    throw EngineError(.notFound, "derived value '\(value.id)': formula reads '@\(reference)', which is no stat, skill or derived value\(Ruleset.suggestion(reference, Array(index.keys)))")
+                    throw EngineError(.notFound, "derived value '\(value.id)': formula reads '@\(reference)', which is no stat, skill or derived value\(Ruleset.suggestion(reference, index.keys))")
                 }
                 reads.append(slot)
             }
@@ -88,64 +86,69 @@ public final class Ruleset: Sendable {
         valueIndex = index
         evaluationOrder = try Ruleset.order(slots)
 
-        var types: [String: Int] = [:]
+        var types = IdIndex()
         for (position, type) in modifierTypes.enumerated() {
             try Ruleset.checkId(type.id, "modifier type")
-            guard types[type.id] == nil else { throw EngineError(.invalid, "modifier type '\(type.id)' is declared twice") }
-            types[type.id] = position
+            guard types.insert(type.id, at: position) else { throw EngineError(.invalid, "modifier type '\(type.id)' is declared twice") }
         }
         typeIndex = types
 
-        var checkPositions: [String: Int] = [:]
+        var checkPositions = IdIndex()
         var compiled: [CompiledCheck] = []
         for (position, check) in checks.enumerated() {
             try Ruleset.checkId(check.id, "check")
-            guard checkPositions[check.id] == nil else { throw EngineError(.invalid, "check '\(check.id)' is declared twice") }
             guard index[check.id] == nil else { throw EngineError(.invalid, "check '\(check.id)' has the id of a stat, skill or derived value") }
-            checkPositions[check.id] = position
+            guard checkPositions.insert(check.id, at: position) else { throw EngineError(.invalid, "check '\(check.id)' is declared twice") }
             compiled.append(try CompiledCheck(check, values: index, limits: limits))
         }
         checkIndex = checkPositions
         compiledChecks = compiled
 
-        var sourcePositions: [String: Int] = [:]
+        var sourcePositions = IdIndex()
+        var canonicalSources: [Source] = []
         for (position, source) in sources.enumerated() {
             try Ruleset.checkId(source.id, "modifier source")
-            guard sourcePositions[source.id] == nil else { throw EngineError(.invalid, "modifier source '\(source.id)' is declared twice") }
-            sourcePositions[source.id] = position
+            guard sourcePositions.insert(source.id, at: position) else { throw EngineError(.invalid, "modifier source '\(source.id)' is declared twice") }
+            var canonical = source
+            canonical.modifiers = []
             for modifier in source.modifiers {
-                try Ruleset.validate(modifier, in: "modifier source '\(source.id)'", values: index, checks: checkPositions, types: types)
+                canonical.modifiers.append(try Ruleset.validate(modifier, in: "modifier source '\(source.id)'", values: index, checks: checkPositions, types: types))
             }
+            canonicalSources.append(canonical)
         }
+        self.sources = canonicalSources
         sourceIndex = sourcePositions
     }
 
     // MARK: - Lookups
 
-    /// The stat, skill or derived value with this id, or nil.
-    public func valueKind(of id: String) -> ValueKind? { valueIndex[id].map { values[$0].kind } }
+    /// What kind of value `id` is, or nil when it names no stat, skill or derived value. Here and
+    /// in every lookup, an id qualified by its pack (`core:speaking`) may be given by its short
+    /// form (`speaking`) when no other pack uses it.
+    public func valueKind(of id: String) -> ValueKind? { valueIndex.find(id).map { values[$0].kind } }
     /// The ids of every value, stats first, then skills, then derived values.
     public var valueIds: [String] { values.map(\.id) }
-    public func check(_ id: String) -> Check? { checkIndex[id].map { checks[$0] } }
-    public func source(_ id: String) -> Source? { sourceIndex[id].map { sources[$0] } }
-    public func modifierType(_ id: String) -> ModifierType? { typeIndex[id].map { modifierTypes[$0] } }
+    public func check(_ id: String) -> Check? { checkIndex.find(id).map { checks[$0] } }
+    public func source(_ id: String) -> Source? { sourceIndex.find(id).map { sources[$0] } }
+    public func modifierType(_ id: String) -> ModifierType? { typeIndex.find(id).map { modifierTypes[$0] } }
 
     func slot(_ id: String, _ what: String = "stat, skill or derived value") throws(EngineError) -> Int {
-        guard let slot = valueIndex[id] else {
-            throw EngineError(.notFound, "no \(what) '\(id)'\(Ruleset.suggestion(id, Array(valueIndex.keys)))")
-        }
+        guard let slot = valueIndex.find(id) else { throw valueIndex.notFound(id, what) }
         return slot
     }
 
     func checkPosition(_ id: String) throws(EngineError) -> Int {
-        guard let position = checkIndex[id] else {
-            throw EngineError(.notFound, "no check '\(id)'\(Ruleset.suggestion(id, Array(checkIndex.keys)))")
-        }
+        guard let position = checkIndex.find(id) else { throw checkIndex.notFound(id, "check") }
+        return position
+    }
+
+    func sourcePosition(_ id: String) throws(EngineError) -> Int {
+        guard let position = sourceIndex.find(id) else { throw sourceIndex.notFound(id, "item, condition or other source") }
         return position
     }
 
     func stacking(of type: String?) -> Stacking {
-        guard let type, let position = typeIndex[type] else { return .sum }
+        guard let type, let position = typeIndex.find(type) else { return .sum }
         return modifierTypes[position].stacking
     }
 
@@ -169,23 +172,34 @@ public final class Ruleset: Sendable {
         if let maximum, value > maximum { throw EngineError(.invalid, "'\(id)': default \(value) is above the maximum \(maximum)") }
     }
 
-    static func validate(_ modifier: Modifier, in context: String, values: [String: Int], checks: [String: Int], types: [String: Int]) throws(EngineError) {
+    /// Checks a modifier and returns it with its target and type spelled as their full ids.
+    static func validate(_ modifier: Modifier, in context: String, values: IdIndex, checks: IdIndex, types: IdIndex) throws(EngineError) -> Modifier {
+        var canonical = modifier
         switch modifier.effect {
         case .add:
-            guard values[modifier.target] != nil || checks[modifier.target] != nil else {
-                throw EngineError(.notFound, "\(context): modifier targets '\(modifier.target)', which is no stat, skill, derived value or check\(suggestion(modifier.target, Array(values.keys) + Array(checks.keys)))")
+            if let slot = values.find(modifier.target) {
+                canonical.target = values.keys[slot]
+            } else if let check = checks.find(modifier.target) {
+                canonical.target = checks.keys[check]
+            } else {
+                throw EngineError(.notFound, "\(context): modifier targets '\(modifier.target)', which is no stat, skill, derived value or check\(suggestion(modifier.target, values.keys + checks.keys))")
             }
         case .advantage, .disadvantage:
-            guard checks[modifier.target] != nil else {
-                throw EngineError(.notFound, "\(context): advantage and disadvantage apply to checks, and '\(modifier.target)' is no check\(suggestion(modifier.target, Array(checks.keys)))")
+            guard let check = checks.find(modifier.target) else {
+                throw EngineError(.notFound, "\(context): advantage and disadvantage apply to checks, and '\(modifier.target)' is no check\(suggestion(modifier.target, checks.keys))")
             }
+            canonical.target = checks.keys[check]
         }
-        if let type = modifier.type, types[type] == nil {
-            throw EngineError(.notFound, "\(context): modifier type '\(type)' is not declared\(suggestion(type, Array(types.keys)))")
+        if let type = modifier.type {
+            guard let position = types.find(type) else {
+                throw EngineError(.notFound, "\(context): modifier type '\(type)' is not declared\(suggestion(type, types.keys))")
+            }
+            canonical.type = types.keys[position]
         }
         if let duration = modifier.duration, duration < 1 {
             throw EngineError(.invalid, "\(context): a duration must be at least 1 round, not \(duration)")
         }
+        return canonical
     }
 
     /// A topological order of the value slots; a cycle among derived values is an error that

@@ -3,7 +3,7 @@
 /// total after stacking, and its breakdown on request.
 ///
 /// A value type: copy it freely; one copy is used by one thread at a time.
-public struct Character: Sendable {
+public struct CharacterSheet: Sendable {
     public let ruleset: Ruleset
     var base: [Int64]
     var active: [ActiveModifier] = []
@@ -83,9 +83,8 @@ public struct Character: Sendable {
     /// Applies an item, condition or other source of the ruleset. Applying it again renews it
     /// (its durations start over). `duration` overrides the rounds of every modifier it brings.
     public mutating func apply(_ sourceId: String, duration: Int? = nil) throws(EngineError) {
-        guard let source = ruleset.source(sourceId) else {
-            throw EngineError(.notFound, "no item, condition or other source '\(sourceId)'\(Ruleset.suggestion(sourceId, Array(ruleset.sourceIndex.keys)))")
-        }
+        let source = ruleset.sources[try ruleset.sourcePosition(sourceId)]
+        let sourceId = source.id
         if let duration, duration < 1 { throw EngineError(.invalid, "a duration must be at least 1 round, not \(duration)") }
         let previous = active
         active.removeAll { $0.source == sourceId }
@@ -97,6 +96,7 @@ public struct Character: Sendable {
 
     /// Removes every modifier a source brought. Throws `.notFound` when it is not applied.
     public mutating func remove(_ sourceId: String) throws(EngineError) {
+        let sourceId = ruleset.sourceIndex.find(sourceId).map { ruleset.sources[$0].id } ?? sourceId
         guard active.contains(where: { $0.source == sourceId }) else {
             throw EngineError(.notFound, "'\(sourceId)' is not applied to this character")
         }
@@ -109,9 +109,9 @@ public struct Character: Sendable {
     /// of the caller's choosing, which ``remove(_:)`` also removes.
     public mutating func add(_ modifier: Ruleset.Modifier, source: String) throws(EngineError) {
         guard !source.isEmpty else { throw EngineError(.invalid, "a modifier needs a source name") }
-        try Ruleset.validate(modifier, in: "modifier from '\(source)'", values: ruleset.valueIndex, checks: ruleset.checkIndex, types: ruleset.typeIndex)
+        let canonical = try Ruleset.validate(modifier, in: "modifier from '\(source)'", values: ruleset.valueIndex, checks: ruleset.checkIndex, types: ruleset.typeIndex)
         let previous = active
-        active.append(ActiveModifier(modifier: modifier, source: source, remaining: modifier.duration))
+        active.append(ActiveModifier(modifier: canonical, source: source, remaining: modifier.duration))
         try commit(previous)
     }
 
@@ -157,9 +157,9 @@ public struct Character: Sendable {
         byCheck = Array(repeating: [], count: ruleset.checks.count)
         hasConditional = false
         for (index, entry) in active.enumerated() {
-            if let slot = ruleset.valueIndex[entry.modifier.target] {
+            if let slot = ruleset.valueIndex.find(entry.modifier.target) {
                 byValue[slot].append(index)
-            } else if let check = ruleset.checkIndex[entry.modifier.target] {
+            } else if let check = ruleset.checkIndex.find(entry.modifier.target) {
                 byCheck[check].append(index)
             }
             if !entry.modifier.when.isEmpty { hasConditional = true }

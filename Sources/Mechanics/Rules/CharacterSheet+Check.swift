@@ -50,7 +50,7 @@ public struct CheckResult: Sendable {
     public var outcome: CheckOutcome { CheckOutcome(total: total, natural: natural, margin: margin, band: band) }
 }
 
-extension Character {
+extension CharacterSheet {
     /// Rolls a check against a difficulty. `advantage` is positive for advantage, negative for
     /// disadvantage; modifiers on the check may add either, and both together cancel. `tags` add
     /// to the check's own for this roll (a situation: `market`, `night`).
@@ -61,7 +61,7 @@ extension Character {
 
     /// Rolls an opposed check: this character's check against the opponent's (the same check
     /// unless `opposingCheck` names another). This side rolls first. A tie is a margin of 0.
-    public func check(_ id: String, against opponent: Character, opposingCheck: String? = nil, advantage: Int = 0,
+    public func check(_ id: String, against opponent: CharacterSheet, opposingCheck: String? = nil, advantage: Int = 0,
                       opposingAdvantage: Int = 0, tags: Set<String> = [], using rng: inout RNG) throws(EngineError) -> CheckResult {
         let context = try prepare(id, advantage: advantage, tags: tags)
         let other = try opponent.prepare(opposingCheck ?? id, advantage: opposingAdvantage, tags: tags)
@@ -96,7 +96,7 @@ extension Character {
 
     enum Opposition {
         case dc(Int64)
-        case opponent(Character, CheckContext)
+        case opponent(CharacterSheet, CheckContext)
     }
 
     func prepare(_ id: String, advantage: Int, tags extra: Set<String>) throws(EngineError) -> CheckContext {

@@ -36,7 +36,7 @@ public struct ValueBreakdown: Sendable, Hashable {
     public var total: Int64
 }
 
-extension Character {
+extension CharacterSheet {
     /// The breakdown of a stat, skill or derived value: its base (or formula result) and every
     /// modifier on it, applied, suppressed by stacking, or inactive for want of tags.
     public func breakdown(_ id: String, tags: Set<String> = []) throws(EngineError) -> ValueBreakdown {
@@ -47,7 +47,7 @@ extension Character {
     }
 
     /// Breakdowns of every value, stats first, then skills, then derived values.
-    public func sheet(tags: Set<String> = []) throws(EngineError) -> [ValueBreakdown] {
+    public func breakdowns(tags: Set<String> = []) throws(EngineError) -> [ValueBreakdown] {
         let context: Set<String>? = tags.isEmpty ? nil : tags
         let values = context == nil ? totals : try computeTotals(tags: context)
         var result: [ValueBreakdown] = []

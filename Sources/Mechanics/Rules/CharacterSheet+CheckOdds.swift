@@ -21,7 +21,7 @@ public struct CheckOdds: Sendable {
     public var reach: Double
 }
 
-extension Character {
+extension CharacterSheet {
     /// The exact odds of a check against a difficulty.
     public func checkOdds(_ id: String, dc: Int64, advantage: Int = 0, tags: Set<String> = []) throws(EngineError) -> CheckOdds {
         let context = try prepare(id, advantage: advantage, tags: tags)
@@ -29,7 +29,7 @@ extension Character {
     }
 
     /// The exact odds of an opposed check against another character.
-    public func checkOdds(_ id: String, against opponent: Character, opposingCheck: String? = nil, advantage: Int = 0,
+    public func checkOdds(_ id: String, against opponent: CharacterSheet, opposingCheck: String? = nil, advantage: Int = 0,
                           opposingAdvantage: Int = 0, tags: Set<String> = []) throws(EngineError) -> CheckOdds {
         let context = try prepare(id, advantage: advantage, tags: tags)
         let other = try opponent.prepare(opposingCheck ?? id, advantage: opposingAdvantage, tags: tags)

@@ -1,0 +1,83 @@
+import CLibXML2
+
+/// The pack schema (rulesets/schema/pack-1.xsd), compiled once and shared: libxml2 allows one
+/// compiled schema to validate on many threads, each with its own validation context.
+final class PackSchema: @unchecked Sendable {
+    // Immutable after init; libxml2 only reads it while validating.
+    private let schema: xmlSchemaPtr?
+    private let failure: String?
+
+    private init() {
+        let collector = ErrorCollector()
+        let bytes = Array(PackSchema.text.utf8)
+        let parser = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { xmlSchemaNewMemParserCtxt($0.baseAddress, Int32($0.count)) }
+        }
+        var compiled: xmlSchemaPtr?
+        if let parser {
+            xmlSchemaSetParserStructuredErrors(parser, { context, error in
+                guard let context, let error else { return }
+                Unmanaged<ErrorCollector>.fromOpaque(context).takeUnretainedValue().add(
+                    message: error.pointee.message.map { String(cString: $0) } ?? "", line: Int(error.pointee.line),
+                    column: 0, node: nil, warning: false)
+            }, Unmanaged.passUnretained(collector).toOpaque())
+            compiled = xmlSchemaParse(parser)
+            xmlSchemaFreeParserCtxt(parser)
+        }
+        schema = compiled
+        failure = compiled == nil ? "the pack schema did not compile: \(collector.errors.map(\.message).joined(separator: "; "))" : nil
+    }
+
+    static let shared = PackSchema()
+
+    /// Validates a parsed document; every schema error becomes a diagnostic at its element (or
+    /// attribute), with the namespace taken out of the message and a suggestion where a name was
+    /// mistyped.
+    static func validate(_ document: xmlDocPtr, nodes: [UnsafeMutableRawPointer: XMLElement], file: XMLFile, sink: inout DiagnosticSink) {
+        guard let schema = shared.schema else {
+            sink.error(.start, "schema", shared.failure ?? "the pack schema is unavailable")
+            return
+        }
+        guard let context = xmlSchemaNewValidCtxt(schema) else {
+            sink.error(.start, "schema", "out of memory while validating")
+            return
+        }
+        defer { xmlSchemaFreeValidCtxt(context) }
+        let collector = ErrorCollector()
+        xmlSchemaSetValidStructuredErrors(context, { context, error in
+            guard let context, let error else { return }
+            Unmanaged<ErrorCollector>.fromOpaque(context).takeUnretainedValue().add(
+                message: error.pointee.message.map { String(cString: $0) } ?? "", line: Int(error.pointee.line),
+                column: 0, node: error.pointee.node, warning: error.pointee.level == XML_ERR_WARNING)
+        }, Unmanaged.passUnretained(collector).toOpaque())
+        _ = xmlSchemaValidateDoc(context, document)
+        for error in collector.errors {
+            let element = error.node.flatMap { nodes[$0] }
+            var location = element?.location ?? Location(line: max(error.line, 1), column: 1)
+            var message = LibXML.clean(error.message)
+            if let element, let attribute = quoted(after: "attribute '", in: message) {
+                location = file.location(of: attribute, in: element)
+                if message.contains("is not allowed"), let suggestion = PackFormat.closest(attribute, among: PackFormat.attributes[element.name] ?? []) {
+                    message += " Did you mean '\(suggestion)'?"
+                }
+            } else if message.contains("This element is not expected"), let element {
+                var names = PackFormat.elements
+                if let expected = message.firstRange(of: "Expected is one of ( ") ?? message.firstRange(of: "Expected is ( ") {
+                    names = message[expected.upperBound...].prefix { $0 != ")" }.split(separator: ",").map { $0.trimmed() }
+                }
+                if let suggestion = PackFormat.closest(element.name, among: names), suggestion != element.name {
+                    message += " Did you mean '\(suggestion)'?"
+                }
+            }
+            sink.error(location, "schema", message)
+        }
+    }
+
+    /// The text between `prefix` and the next quote.
+    private static func quoted(after prefix: String, in message: String) -> String? {
+        guard let range = message.firstRange(of: prefix) else { return nil }
+        let rest = message[range.upperBound...]
+        guard let end = rest.firstIndex(of: "'") else { return nil }
+        return String(rest[..<end])
+    }
+}
