@@ -23,11 +23,31 @@ public struct PackInfo: Sendable, Hashable {
     public var authors: [Author]
     public var license: String?
     public var requires: [Requirement]
-    /// The qualified ids of the entities it adds, by kind (`stat`, `check`, `item`…).
-    public var entities: [String: [String]]
-    /// The qualified ids of the dependencies' entities it overrides or extends.
-    public var overrides: [String]
-    public var extensions: [String]
+    /// Everything the pack declares, overrides or extends, in document order.
+    public var entries: [Entry]
+
+    /// One entity of the pack.
+    public struct Entry: Sendable, Hashable {
+        public enum Change: String, Sendable, Hashable {
+            /// Declared by this pack.
+            case new
+            /// A dependency's entity, replaced.
+            case override
+            /// A dependency's entity, added to.
+            case extends
+        }
+
+        /// `stat`, `skill`, `derived value`, `modifier type`, `check`, `item`, `condition`…
+        public var kind: String
+        /// The qualified id: this pack's for a new entity, the dependency's otherwise.
+        public var id: String
+        public var change: Change
+        public var names: [String: String]
+        public var descriptions: [String: String]
+
+        public func name(_ language: String, fallback: String = "en") -> String? { LocalizedText.pick(names, language, fallback: fallback) }
+        public func description(_ language: String, fallback: String = "en") -> String? { LocalizedText.pick(descriptions, language, fallback: fallback) }
+    }
 
     /// The title in `language`, falling back as ``LocalizedText`` does.
     public func title(_ language: String) -> String { LocalizedText.pick(titles, language, fallback: self.language) ?? id }

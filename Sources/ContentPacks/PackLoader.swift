@@ -50,6 +50,28 @@ public struct PackLoader: Sendable {
         run(paths: paths).1.sorted()
     }
 
+    /// Every diagnostic for packs held in memory (an upload, say) composed together.
+    public func validate(sources: [(path: String, xml: [UInt8])]) -> [Diagnostic] {
+        compose(sources.map { ($0.path, Result<[UInt8], PackError>.success($0.xml)) }).1.sorted()
+    }
+
+    /// What one pack file declares, read and checked on its own (its dependencies are not
+    /// loaded, so references into them are not resolved).
+    public func describe(path: String) throws(PackError) -> PackInfo {
+        let bytes: [UInt8]
+        switch FileSystem.read(path, limit: limits.maxFileSize) {
+        case .success(let contents): bytes = contents
+        case .failure(let error): throw error
+        }
+        switch parse(bytes, path: path) {
+        case .success(let (document, diagnostics)):
+            guard let document, !diagnostics.contains(where: { $0.severity == .error }) else { throw PackError(diagnostics) }
+            return document.info
+        case .failure(let error):
+            throw error
+        }
+    }
+
     // MARK: - Stages
 
     private func run(paths: [String]) -> (LoadedRuleset?, [Diagnostic], EngineError.Code) {
@@ -70,6 +92,7 @@ public struct PackLoader: Sendable {
             problems.append(Diagnostic(path: paths.first ?? "", line: 1, column: 1, code: "limit", "\(files.count) pack files; the limit maxPacks is \(limits.maxPacks)"))
             return (nil, problems, .limit)
         }
+        if files.isEmpty { return (nil, problems, .io) }
         let (loaded, diagnostics, code) = compose(files)
         let all = problems + diagnostics
         return (problems.isEmpty ? loaded : nil, all, problems.isEmpty ? code : .io)
@@ -111,6 +134,10 @@ public struct PackLoader: Sendable {
         guard bytes.count <= limits.maxFileSize else {
             return .failure(PackError([Diagnostic(path: path, line: 1, column: 1, code: "limit",
                                                   "the pack is \(bytes.count) bytes; the limit maxFileSize is \(limits.maxFileSize)")], code: .limit))
+        }
+        if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) || bytes == [0xEF, 0xBB, 0xBF] {
+            return .failure(PackError([Diagnostic(path: path, line: 1, column: 1, code: "xml",
+                                                  "the file is empty; a pack is an XML document whose root element is <pack>")]))
         }
         let text = SourceText(bytes)
         let prescan: Prescan
@@ -196,4 +223,9 @@ enum FileSystem {
     static func ioError(_ path: String, _ message: String) -> PackError {
         PackError([Diagnostic(path: path, line: 1, column: 1, code: "io", message)], code: .io)
     }
+}
+
+extension PackLoader {
+    /// The XSD of pack format 1, as built into the loader (the same as rulesets/schema/pack-1.xsd).
+    public static var schema: String { PackSchema.text }
 }

@@ -4,25 +4,50 @@ import Mechanics
 struct OddsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "odds",
-        abstract: "Show the exact distribution of a dice expression.",
-        discussion: "Without --json, a histogram in the terminal."
+        abstract: "Show the exact distribution of a dice expression, or the odds of a check's outcomes.",
+        discussion: """
+            Without --json, a histogram in the terminal. With --check, the probability of every \
+            outcome band of a check from the packs, for a character (see rfl check).
+            """
     )
 
     @Argument(help: "The dice expression, such as 4d6kh3.")
-    var expression: String
+    var expression: String?
+
+    @Option(help: "A check from the packs instead of an expression.")
+    var check: String?
+
+    @Option(help: "The check's difficulty (with --check).")
+    var dc: Int64?
+
+    @Flag(help: "The check with advantage (with --check).")
+    var advantage = false
+
+    @Flag(help: "The check with disadvantage (with --check).")
+    var disadvantage = false
+
+    @OptionGroup var character: CharacterOptions
 
     @Option(name: .customLong("at-least"), help: "Also give the probability of reaching this value.")
     var atLeast: Int64?
 
-    @Option(name: .customLong("stat"), help: ArgumentHelp("A value for an @id reference, as id=value; repeatable.", valueName: "id=value"))
-    var stats: [String] = []
-
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        guard (expression == nil) != (check == nil) else { throw ValidationError("give a dice expression or --check ID, not both or neither") }
+        if check != nil && dc == nil { throw ValidationError("--check needs --dc") }
+        if check == nil && dc != nil { throw ValidationError("--dc goes with --check") }
+    }
+
     func run() throws {
+        if let check, let dc {
+            try runCheck(check, dc: dc)
+            return
+        }
+        guard let expression else { return }
         let compiled = try DiceExpression(expression)
-        let distribution = try compiled.odds(stats: try parseStats(stats))
+        let distribution = try compiled.odds(stats: try parseStats(character.stats))
         if json {
             print(distribution.json(expression: expression, atLeast: atLeast))
             return
@@ -31,6 +56,29 @@ struct OddsCommand: ParsableCommand {
         if let atLeast {
             print("P(\(expression) >= \(atLeast)) = \(Histogram.percent(distribution.probability(atLeast: atLeast)))")
         }
+    }
+}
+
+extension OddsCommand {
+    func runCheck(_ id: String, dc: Int64) throws {
+        let loaded = try character.load()
+        let sheet = try character.character(loaded)
+        let odds = try sheet.checkOdds(id, dc: dc, advantage: (advantage ? 1 : 0) - (disadvantage ? 1 : 0))
+        if json {
+            print(odds.json)
+            return
+        }
+        let lang = character.lang
+        print("\(loaded.name(of: odds.check, language: lang) ?? odds.check) (\(odds.check)) against \(dc)" + (odds.advantage == .none ? "" : ", \(odds.advantage.rawValue)"))
+        let labels = odds.bands.map { loaded.bandName(check: odds.check, band: $0.id, language: lang) ?? $0.id }
+        let width = labels.map(\.count).max() ?? 1
+        let top = odds.bands.map(\.probability).max() ?? 1
+        for (band, label) in zip(odds.bands, labels) {
+            let share = Histogram.percent(band.probability)
+            let bar = String(repeating: "█", count: top > 0 ? Int((band.probability / top * 40).rounded()) : 0)
+            print("  \(label)\(String(repeating: " ", count: width - label.count))  \(String(repeating: " ", count: max(0, 8 - share.count)))\(share)  \(bar)")
+        }
+        print("  reaching \(dc): \(Histogram.percent(odds.reach))   mean total \(Histogram.fixed(odds.total.mean, 2))")
     }
 }
 

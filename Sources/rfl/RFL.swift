@@ -15,7 +15,7 @@ struct RFL: ParsableCommand {
         abstract: "Roll for Language: dice, odds, checks and content packs on the command line.",
         discussion: "Exit codes: 0 ok, 1 invalid input, 2 usage.",
         version: EngineVersion.string,
-        subcommands: [RollCommand.self, OddsCommand.self, ValidateCommand.self, BenchCommand.self]
+        subcommands: [RollCommand.self, OddsCommand.self, CheckCommand.self, ValidateCommand.self, PackCommand.self, BenchCommand.self]
     )
 
     static func main() {

@@ -44,25 +44,24 @@ extension Composer {
             self.error(pack, documents[pack].location, "ruleset", "the composed ruleset is not valid: \(error.message)")
             return nil
         }
-        var infos: [PackInfo] = []
-        for pack in order {
-            let document = documents[pack]
-            var entities: [String: [String]] = [:]
-            var overrides: [String] = []
-            var extensions: [String] = []
-            for entity in document.entities {
-                switch entity.identity {
-                case .new(let id): entities[entity.kind.noun, default: []].append("\(document.id):\(id)")
-                case .override(let id): overrides.append(id)
-                case .extends(let id): extensions.append(id)
-                }
-            }
-            infos.append(PackInfo(
-                id: document.id, version: document.version, path: document.path, language: document.language, languages: document.languages,
-                titles: document.titles, descriptions: document.descriptions, authors: document.authors, license: document.license,
-                requires: document.requires.map { PackInfo.Requirement(id: $0.id, range: $0.range) },
-                entities: entities, overrides: overrides, extensions: extensions))
-        }
+        let infos = order.map { documents[$0].info }
         return LoadedRuleset(ruleset: ruleset, packs: infos, texts: content.texts, warnings: diagnostics.filter { $0.severity == .warning })
+    }
+}
+
+extension PackDocument {
+    /// What the pack declares, as ``PackInfo``.
+    var info: PackInfo {
+        let entries = entities.map { entity in
+            let (id, change): (String, PackInfo.Entry.Change) = switch entity.identity {
+            case .new(let local): ("\(self.id):\(local)", .new)
+            case .override(let target): (target, .override)
+            case .extends(let target): (target, .extends)
+            }
+            return PackInfo.Entry(kind: entity.kind.noun, id: id, change: change, names: entity.names, descriptions: entity.descriptions)
+        }
+        return PackInfo(
+            id: id, version: version, path: path, language: language, languages: languages, titles: titles, descriptions: descriptions,
+            authors: authors, license: license, requires: requires.map { PackInfo.Requirement(id: $0.id, range: $0.range) }, entries: entries)
     }
 }

@@ -111,8 +111,14 @@ extension Composer {
         if tables[namespace]?[qualified] != nil, let entity = tables[namespace]?[qualified] {
             message = "'\(reference)' is a \(entity.kind.noun), not a \(what)"
         }
+        let elsewhere = (declared[namespace] ?? []).filter { id in
+            guard let entity = tables[namespace]?[id], accept(entity.kind), !visible.contains(id), !id.hasPrefix(own) else { return false }
+            return id.hasSuffix(":" + reference) || id == reference
+        }
         if !reference.contains(":"), let match = visible.first(where: { $0.hasSuffix(":" + reference) }) {
             message += "; ids of other packs are written pack:id: did you mean '\(match)'?"
+        } else if let match = elsewhere.first, let colon = match.firstIndex(of: ":") {
+            message += "; pack '\(match[..<colon])' declares '\(match)', but this pack does not require it"
         } else if let match = Ruleset.closest(reference, visible) {
             message += "; did you mean '\(match)'?"
         } else {

@@ -1,0 +1,98 @@
+import ContentPacks
+import Foundation
+import Mechanics
+import Testing
+
+@Suite struct BundledPackTests {
+    @Test func bothPacksValidateWithoutAWarning() {
+        let diagnostics = PackLoader().validate(paths: [Fixtures.rulesets])
+        #expect(diagnostics.isEmpty, "\(diagnostics.map(\.description).joined(separator: "\n"))")
+    }
+
+    @Test func coreLoadsAlone() throws {
+        let loaded = try PackLoader().load(paths: [Fixtures.core])
+        let ruleset = loaded.ruleset
+        #expect(ruleset.stats.map(\.id) == ["vocabulary", "grammar", "listening", "speaking", "reading", "writing", "culture"].map { "core:" + $0 })
+        #expect(ruleset.skills.count == 6 && ruleset.derived.count == 3 && ruleset.checks.count == 9)
+        #expect(ruleset.derived.first { $0.id == "core:fluency" }?.formula == "floor((@core:vocabulary + @core:grammar) / 2)")
+        #expect(loaded.packs.map(\.id) == ["core"])
+        #expect(loaded.warnings.isEmpty)
+        // Short ids work wherever no other pack uses them.
+        var hero = CharacterSheet(ruleset: ruleset)
+        try hero.set("vocabulary", to: 6)
+        try hero.set("grammar", to: 4)
+        #expect(try hero.value("fluency") == 5)
+        try hero.apply("phrasebook")
+        #expect(try hero.value("core:vocabulary") == 8)
+    }
+
+    @Test func namesInThreeLanguages() throws {
+        let loaded = try PackLoader().load(paths: [Fixtures.rulesets])
+        #expect(loaded.name(of: "core:speaking", language: "en") == "Speaking")
+        #expect(loaded.name(of: "core:speaking", language: "es") == "Expresión oral")
+        #expect(loaded.name(of: "core:speaking", language: "fr-CA") == "Expression orale")
+        #expect(loaded.name(of: "speaking", language: "de") == "Speaking")  // falls back to the pack's language
+        #expect(loaded.bandName(check: "core:persuade-merchant", band: "critical-success", language: "fr") == "Réussite critique")
+        #expect(loaded.bandName(check: "recall-word", band: "tip-of-tongue", language: "en") != nil)
+        #expect(loaded.languages == ["en", "es", "fr"])
+        for id in loaded.ruleset.valueIds + loaded.ruleset.checks.map(\.id) + loaded.ruleset.sources.map(\.id) {
+            for language in ["en", "es", "fr"] {
+                #expect(loaded.name(of: id, language: language) != nil, "\(id) in \(language)")
+            }
+        }
+    }
+
+    @Test func expansionExtendsAndOverridesCore() throws {
+        let loaded = try PackLoader().load(paths: [Fixtures.nightMarket, Fixtures.core])  // order of files does not matter
+        #expect(loaded.packs.map(\.id) == ["core", "night-market"])
+        let ruleset = loaded.ruleset
+        // Override: the revised phrasebook.
+        let phrasebook = try #require(ruleset.source("core:phrasebook"))
+        #expect(phrasebook.modifiers.map(\.target) == ["core:vocabulary", "core:order-a-meal"])
+        #expect(loaded.name(of: "core:phrasebook", language: "en")?.contains("Revised") == true)
+        // Extends: a tag on a core check, a modifier on a core condition.
+        #expect(ruleset.check("core:persuade-merchant")?.tags == ["social", "market", "night"])
+        let tired = try #require(ruleset.source("core:tired"))
+        #expect(tired.modifiers.map(\.target) == ["core:listening", "core:speaking", "core:reading"])
+        #expect(tired.modifiers.allSatisfy { $0.duration == 3 })
+        // New content reads core's.
+        let bargain = try #require(ruleset.check("night-market:bargain-at-night-stall"))
+        #expect(bargain.adds == ["core:speaking", "core:haggling", "night-market:street-slang"])
+        // And plays: a night-owl is better at eavesdropping at night.
+        var hero = CharacterSheet(ruleset: ruleset)
+        try hero.apply("night-owl")
+        let day = try hero.checkOdds("eavesdrop", dc: 12)
+        let night = try hero.checkOdds("eavesdrop", dc: 12, tags: ["night"])
+        #expect(night.reach > day.reach)
+    }
+
+    @Test func everyCheckRollsAndHasOdds() throws {
+        let loaded = try PackLoader().load(paths: [Fixtures.rulesets])
+        var hero = CharacterSheet(ruleset: loaded.ruleset)
+        var rng = RNG(seed: 3)
+        for check in loaded.ruleset.checks {
+            let result = try hero.check(check.id, dc: 12, using: &rng)
+            #expect(check.bands.map(\.id).contains(result.bandId))
+            let odds = try hero.checkOdds(check.id, dc: 12)
+            #expect(abs(odds.bands.map(\.probability).reduce(0, +) - 1) < 1e-9)
+        }
+        try hero.apply("jet-lagged")
+        #expect(try hero.check("eavesdrop", dc: 10, using: &rng).advantage == .disadvantage)
+    }
+
+    @Test func describeReadsOnePackOnItsOwn() throws {
+        let info = try PackLoader().describe(path: Fixtures.nightMarket)
+        #expect(info.id == "night-market" && info.version == SemanticVersion(1, 0, 0))
+        #expect(info.requires.map(\.id) == ["core"])
+        #expect(info.title("fr").isEmpty == false)
+        #expect(info.entries.contains { $0.id == "core:phrasebook" && $0.change == .override })
+        #expect(info.entries.contains { $0.id == "core:persuade-merchant" && $0.change == .extends })
+        #expect(info.entries.first { $0.id == "night-market:street-slang" }?.name("es") == "Jerga callejera")
+    }
+
+    @Test func embeddedSchemaMatchesTheFile() throws {
+        let file = try String(contentsOfFile: Fixtures.root.appendingPathComponent("rulesets/schema/pack-1.xsd").path, encoding: .utf8)
+        #expect(PackLoader.schema.trimmingCharacters(in: .whitespacesAndNewlines) == file.trimmingCharacters(in: .whitespacesAndNewlines),
+                "rulesets/schema/pack-1.xsd changed: run `make schema`")
+    }
+}
