@@ -114,7 +114,7 @@ extension Benchmark {
                 return sink
             })
         }
-        return list
+        return list + packs()
     }
 
     /// A character whose persuasion check carries five modifiers: two on the skill it adds

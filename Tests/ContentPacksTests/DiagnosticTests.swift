@@ -113,6 +113,19 @@ import Testing
         expectDiagnostic(d, place("b.xml", xml, line: 10, "<band"), "band 'top' appears twice")
     }
 
+    @Test func hyphenatedIdsInFormulasNeedBraces() throws {
+        let xml = Fixtures.pack("h", """
+          <title>H</title>
+          <stats><stat id="level-2"/></stats>
+          <derived><value id="a" formula="@level-2 + 1"/><value id="b" formula="@{level-2} + 1"/></derived>
+        """)
+        let d = Fixtures.diagnostics([("h.xml", xml)])
+        expectDiagnostic(d, place("h.xml", xml, line: 5, "level-2 + 1"), "'@level-2' reads as @level minus a number; write @{level-2} for the id 'level-2'")
+        #expect(d.count == 1)
+        let fixed = try Fixtures.load([("h.xml", xml.replacing("@level-2 + 1", with: "@{level-2} * 2"))])
+        #expect(fixed.ruleset.derived.map(\.formula) == ["@{h:level-2} * 2", "@{h:level-2} + 1"])
+    }
+
     @Test func formulaErrorsPointInsideTheAttributeEvenWithEscapes() {
         let xml = Fixtures.pack("f", """
           <title>F</title>

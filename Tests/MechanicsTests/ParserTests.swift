@@ -123,6 +123,13 @@ import Testing
         // A hyphen followed by a digit is subtraction.
         #expect(try DiceExpression("@str-2").statReferences == ["str"])
         #expect(try DiceExpression("@str-d6").statReferences == ["str-d6"])
+        // Braces take any id, a hyphen before a digit included.
+        let braced = try DiceExpression("@{level-2} * 2 + @{core:max-hp}")
+        #expect(braced.statReferences == ["level-2", "core:max-hp"])
+        var rng = RNG(seed: 1)
+        #expect(try braced.roll(using: &rng, stats: ["level-2": 3, "core:max-hp": 10]) == 16)
+        #expect { try DiceExpression("@{}") } throws: { ($0 as? EngineError)?.message.contains("expected a stat id after '@{'") == true }
+        #expect { try DiceExpression("@{a b}") } throws: { ($0 as? EngineError)?.location?.column == 4 }
     }
 }
 

@@ -96,6 +96,11 @@ extension Composer {
             qualified = "\(documents[scope].id):\(reference)"
         }
         if let entity = tables[namespace]?[qualified], accept(entity.kind) { return qualified }
+        guard suggestionBudget > 0 else {
+            error(file, location, "unknown-reference", "unknown \(what) '\(reference)'")
+            return nil
+        }
+        suggestionBudget -= 1
         // Suggest: this pack's ids unqualified, its dependencies' qualified.
         let own = documents[scope].id + ":"
         var visible: [String] = []
@@ -193,6 +198,18 @@ extension Composer {
         // Replace from the end so earlier ranges stay valid.
         for span in expression.referenceSpans.reversed() {
             let column = text.utf8.prefix(span.range.lowerBound).reduce(1) { $1 & 0xC0 == 0x80 ? $0 : $0 + 1 }
+            // `@level-2` reads as @level minus 2; when the id `level-2` exists, say how to write it.
+            let after = text.utf8.dropFirst(span.range.upperBound)
+            if after.first == UInt8(ascii: "-"), let digit = after.dropFirst().first, (0x30...0x39).contains(digit) {
+                let digits = after.dropFirst().prefix { (0x30...0x39).contains($0) || (0x61...0x7A).contains($0) || $0 == UInt8(ascii: "-") }
+                let longer = span.id + "-" + String(decoding: digits, as: UTF8.self)
+                let qualified = longer.contains(":") ? longer : "\(documents[scope].id):\(longer)"
+                if tables[.values]?[qualified] != nil && tables[.values]?[span.id.contains(":") ? span.id : "\(documents[scope].id):\(span.id)"] == nil {
+                    error(file, at(column), "formula", "'@\(longer)' reads as @\(span.id) minus a number; write @{\(longer)} for the id '\(longer)'")
+                    failed = true
+                    continue
+                }
+            }
             guard let qualified = reference(span.id, scope: scope, namespace: .values, accept: { $0 != .check }, what: "stat, skill or derived value",
                                             file: file, at: at(column)) else {
                 failed = true

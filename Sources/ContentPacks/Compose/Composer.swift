@@ -16,6 +16,9 @@ struct Composer {
     var tables: [EntityKind.Namespace: [String: MergedEntity]] = [:]
     /// Declaration order of qualified ids per namespace.
     var declared: [EntityKind.Namespace: [String]] = [:]
+    /// How many more unknown references get a "did you mean" (each compares against every
+    /// visible id): a pack with thousands of mistakes still loads in bounded time.
+    var suggestionBudget = 200
 
     init(_ documents: [PackDocument], limits: PackLimits) {
         self.documents = documents

@@ -28,9 +28,11 @@ enum LibXML {
         }
         defer { xmlSetStructuredErrorFunc(nil, nil) }
         let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_NOCDATA.rawValue)
-        let document = text.bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { chars in
-                xmlReadMemory(chars.baseAddress, Int32(chars.count), path, "UTF-8", options)
+        let document = withExtendedLifetime(collector) {
+            text.bytes.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { chars in
+                    xmlReadMemory(chars.baseAddress, Int32(chars.count), path, "UTF-8", options)
+                }
             }
         }
         defer { if let document { xmlFreeDoc(document) } }

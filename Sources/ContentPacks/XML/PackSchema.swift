@@ -10,19 +10,19 @@ final class PackSchema: @unchecked Sendable {
     private init() {
         let collector = ErrorCollector()
         let bytes = Array(PackSchema.text.utf8)
-        let parser = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { xmlSchemaNewMemParserCtxt($0.baseAddress, Int32($0.count)) }
-        }
-        var compiled: xmlSchemaPtr?
-        if let parser {
-            xmlSchemaSetParserStructuredErrors(parser, { context, error in
-                guard let context, let error else { return }
-                Unmanaged<ErrorCollector>.fromOpaque(context).takeUnretainedValue().add(
-                    message: error.pointee.message.map { String(cString: $0) } ?? "", line: Int(error.pointee.line),
-                    column: 0, node: nil, warning: false)
-            }, Unmanaged.passUnretained(collector).toOpaque())
-            compiled = xmlSchemaParse(parser)
-            xmlSchemaFreeParserCtxt(parser)
+        // The parser context reads the buffer when it parses, so both happen while it is alive.
+        let compiled: xmlSchemaPtr? = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars -> xmlSchemaPtr? in
+                guard let parser = xmlSchemaNewMemParserCtxt(chars.baseAddress, Int32(chars.count)) else { return nil }
+                defer { xmlSchemaFreeParserCtxt(parser) }
+                xmlSchemaSetParserStructuredErrors(parser, { context, error in
+                    guard let context, let error else { return }
+                    Unmanaged<ErrorCollector>.fromOpaque(context).takeUnretainedValue().add(
+                        message: error.pointee.message.map { String(cString: $0) } ?? "", line: Int(error.pointee.line),
+                        column: 0, node: nil, warning: false)
+                }, Unmanaged.passUnretained(collector).toOpaque())
+                return withExtendedLifetime(collector) { xmlSchemaParse(parser) }
+            }
         }
         schema = compiled
         failure = compiled == nil ? "the pack schema did not compile: \(collector.errors.map(\.message).joined(separator: "; "))" : nil
@@ -50,7 +50,7 @@ final class PackSchema: @unchecked Sendable {
                 message: error.pointee.message.map { String(cString: $0) } ?? "", line: Int(error.pointee.line),
                 column: 0, node: error.pointee.node, warning: error.pointee.level == XML_ERR_WARNING)
         }, Unmanaged.passUnretained(collector).toOpaque())
-        _ = xmlSchemaValidateDoc(context, document)
+        withExtendedLifetime(collector) { _ = xmlSchemaValidateDoc(context, document) }
         for error in collector.errors {
             let element = error.node.flatMap { nodes[$0] }
             var location = element?.location ?? Location(line: max(error.line, 1), column: 1)

@@ -136,6 +136,18 @@ struct Parser {
     }
 
     private mutating func parseStat(column: Int) throws(EngineError) -> Syntax {
+        if eat("{") {
+            // `@{id}`: any id, including one with a hyphen before a digit (`@{level-2}`).
+            let start = position
+            while let byte = peek(), isLetter(byte) || isDigit(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+                    || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-") {
+                position += 1
+            }
+            guard position > start else { throw error("expected a stat id after '@{', found \(found())") }
+            let end = position
+            guard eat("}") else { throw error("expected '}' to close '@{', found \(found())") }
+            return reference(start..<end, column: column)
+        }
         let start = position
         while let byte = peek() {
             if isLetter(byte) || isDigit(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":") {
@@ -147,8 +159,12 @@ struct Parser {
             }
         }
         guard position > start else { throw error("expected a stat id after '@', found \(found())") }
-        let id = String(decoding: bytes[start..<position], as: UTF8.self)
-        referenceSpans.append((id, start..<position))
+        return reference(start..<position, column: column)
+    }
+
+    private mutating func reference(_ range: Range<Int>, column: Int) -> Syntax {
+        let id = String(decoding: bytes[range], as: UTF8.self)
+        referenceSpans.append((id, range))
         let slot: Int
         if let existing = statReferences.firstIndex(of: id) {
             slot = existing

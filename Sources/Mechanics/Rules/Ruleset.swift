@@ -232,33 +232,46 @@ public final class Ruleset: Sendable {
         return "; did you mean '\(best)'?"
     }
 
-    /// The known id nearest to `id` by edit distance, if it is near enough to be a likely typo.
+    /// The known id nearest to `id` by edit distance (a swap of two neighbours counts as one
+    /// edit), if it is near enough to be a likely typo. Ids qualified by a pack (`core:speaking`)
+    /// are also compared by their short form, so `speking` finds `core:speaking`.
     public static func closest(_ id: String, _ known: [String]) -> String? {
         var best: (String, Int)?
+        let short = id.split(separator: ":").last.map(String.init) ?? id
         for candidate in known {
-            let distance = editDistance(id, candidate)
-            if distance <= max(2, id.count / 3), best.map({ distance < $0.1 || (distance == $0.1 && candidate < $0.0) }) ?? true {
+            var distance = editDistance(id, candidate)
+            if !id.contains(":"), let colon = candidate.lastIndex(of: ":") {
+                distance = min(distance, editDistance(short, String(candidate[candidate.index(after: colon)...])))
+            }
+            let allowed = max(1, short.count / 3)
+            guard distance <= allowed, distance < short.count else { continue }
+            if best.map({ distance < $0.1 || (distance == $0.1 && candidate < $0.0) }) ?? true {
                 best = (candidate, distance)
             }
         }
         return best?.0
     }
 
+    /// Optimal string alignment distance: insertions, deletions, substitutions and swaps of
+    /// two neighbouring characters each cost one.
     static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a.unicodeScalars)
         let b = Array(b.unicodeScalars)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
+        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
         for i in 1...a.count {
-            current[0] = i
             for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+                }
             }
-            swap(&previous, &current)
         }
-        return previous[b.count]
+        return table[a.count][b.count]
     }
 }
 
