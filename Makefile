@@ -5,7 +5,7 @@
 
 SWIFT ?= swift
 
-.PHONY: all build release test swift-test bench clean
+.PHONY: all build release test swift-test bench schema clean
 
 all: build
 
@@ -23,6 +23,10 @@ swift-test:
 
 bench:
 	$(SWIFT) run -c release rfl bench
+
+# The pack schema is built into the loader: regenerate its Swift copy after editing the .xsd.
+schema:
+	python3 scripts/embed-schema.py rulesets/schema/pack-1.xsd Sources/ContentPacks/XML/PackSchema+Text.swift
 
 clean:
 	rm -rf .build

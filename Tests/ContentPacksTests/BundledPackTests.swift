@@ -90,6 +90,23 @@ import Testing
         #expect(info.entries.first { $0.id == "night-market:street-slang" }?.name("es") == "Jerga callejera")
     }
 
+    /// The complete example of docs/packs.md loads with the core pack.
+    @Test func theGuidesExampleIsValid() throws {
+        let guide = try String(contentsOfFile: Fixtures.root.appendingPathComponent("docs/packs.md").path, encoding: .utf8)
+        let start = try #require(guide.firstRange(of: "```xml\n<?xml"))
+        let body = guide[guide.index(start.lowerBound, offsetBy: 7)...]
+        let end = try #require(body.firstRange(of: "```"))
+        let example = String(body[..<end.lowerBound])
+        let core = try String(contentsOfFile: Fixtures.core, encoding: .utf8)
+        let loaded = try Fixtures.load([("cafe.xml", example), ("core.xml", core)])
+        #expect(loaded.warnings.isEmpty)
+        var hero = CharacterSheet(ruleset: loaded.ruleset)
+        try hero.apply("caffeinated")
+        #expect(try hero.value("core:speaking") == 3)
+        #expect(loaded.ruleset.check("core:order-a-meal")?.tags.contains("cafe") == true)
+        #expect(loaded.name(of: "cafe:order-coffee", language: "es") == "Pedir un café")
+    }
+
     @Test func embeddedSchemaMatchesTheFile() throws {
         let file = try String(contentsOfFile: Fixtures.root.appendingPathComponent("rulesets/schema/pack-1.xsd").path, encoding: .utf8)
         #expect(PackLoader.schema.trimmingCharacters(in: .whitespacesAndNewlines) == file.trimmingCharacters(in: .whitespacesAndNewlines),
