@@ -1,13 +1,33 @@
 # Roll for Language — build, test and install.
-#   make test      every test: the Swift tests (then, as they land, the C and Python consumers of librfl)
-#   make release   optimized build of everything
-#   make bench     the engine's benchmarks (`rfl bench`), optimized
+#   make test                  every test: the Swift tests, then the C and Python consumers of librfl
+#   make release               optimized build of everything
+#   make lib                   librfl.so.1 (the C ABI) in $(LIBDIR), from the $(CONFIG) build
+#   make install PREFIX=/usr/local   header, library and rfl.pc (pkg-config)
+#   make bench                 the engine's benchmarks (`rfl bench`) and the C ABI's, optimized
 
 SWIFT ?= swift
+CC ?= cc
+CXX ?= c++
+PYTHON ?= python3
+PREFIX ?= /usr/local
+CONFIG ?= release
+ABI := 1
+VERSION := $(shell sed -n 's/.*static let major = \([0-9]*\).*/\1/p; s/.*static let minor = \([0-9]*\).*/\1/p; s/.*static let patch = \([0-9]*\).*/\1/p' Sources/Mechanics/Support/EngineVersion.swift | paste -sd.)
+BUILD := .build/$(CONFIG)
+LIBDIR := .build/lib-$(CONFIG)
+CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -DRULESETS='"$(CURDIR)/rulesets"'
+LINK := -L$(LIBDIR) -lrfl -Wl,-rpath,$(CURDIR)/$(LIBDIR) -lm
+CBIN := .build/c-$(CONFIG)
 
-.PHONY: all build release test swift-test bench schema clean
+.PHONY: all deps build release test swift-test c-test python-test abi-test install-test lib install install-files bench schema clean
 
 all: build
+
+# The Debian packages the build and the tests need (run as root; CI runs it before `make test`).
+DEBIAN_PACKAGES := libxml2-dev pkg-config valgrind gcc g++ python3
+deps:
+	@missing=""; for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; else echo "all build and test packages are installed"; fi
 
 build:
 	$(SWIFT) build
@@ -16,17 +36,64 @@ release:
 	$(SWIFT) build -c release
 
 test: swift-test
+	$(MAKE) c-test python-test abi-test install-test CONFIG=debug
 
 swift-test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-bench:
+# librfl.so.1 with the linker name beside it. SwiftPM names the product libRFL.so (a product may
+# not share the `rfl` executable's name); its SONAME is already librfl.so.$(ABI).
+lib:
+	$(SWIFT) build -c $(CONFIG) --product RFL
+	mkdir -p $(LIBDIR)
+	cp $(BUILD)/libRFL.so $(LIBDIR)/librfl.so.$(ABI)
+	ln -sf librfl.so.$(ABI) $(LIBDIR)/librfl.so
+
+c-test: lib
+	mkdir -p $(CBIN)
+	$(CC) $(CFLAGS_TEST) -fsyntax-only -x c include/rfl.h
+	$(CXX) -std=c++17 -Wall -Wextra -Werror -pedantic -Iinclude -fsyntax-only Tests/CConsumer/header.cpp
+	$(CC) $(CFLAGS_TEST) Tests/CConsumer/test_rfl.c -o $(CBIN)/test_rfl $(LINK)
+	$(CC) $(CFLAGS_TEST) -pthread Tests/CConsumer/test_threads.c -o $(CBIN)/test_threads $(LINK)
+	$(CBIN)/test_rfl
+	$(CBIN)/test_threads
+	valgrind --quiet --error-exitcode=1 --suppressions=Tests/CConsumer/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite $(CBIN)/test_rfl
+	valgrind --quiet --error-exitcode=1 --suppressions=Tests/CConsumer/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite $(CBIN)/test_threads
+
+python-test: lib
+	RFL_LIBRARY=$(CURDIR)/$(LIBDIR)/librfl.so.$(ABI) RFL_RULESETS=$(CURDIR)/rulesets $(PYTHON) Tests/PythonConsumer/test_rfl.py
+
+abi-test: lib
+	$(PYTHON) Tests/CConsumer/abi_check.py include/rfl.h $(LIBDIR)/librfl.so.$(ABI)
+
+# Installs into a scratch prefix, then builds and runs a program with only pkg-config's flags.
+install-test: lib
+	rm -rf $(CBIN)/prefix
+	$(MAKE) install-files PREFIX=$(CURDIR)/$(CBIN)/prefix
+	PKG_CONFIG_PATH=$(CURDIR)/$(CBIN)/prefix/lib/pkgconfig sh -c '$(CC) -std=c11 -Wall -Werror Tests/CConsumer/example.c -o $(CBIN)/example $$(pkg-config --cflags --libs rfl)'
+	env -u LD_LIBRARY_PATH $(CBIN)/example | grep -q '^total [0-9]*, band [0-3]$$'
+	$(PYTHON) Tests/CConsumer/doc_example_check.py docs/c-api.md Tests/CConsumer/example.c
+
+install: lib install-files
+
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/rfl.h $(DESTDIR)$(PREFIX)/include/rfl.h
+	install -m 755 $(LIBDIR)/librfl.so.$(ABI) $(DESTDIR)$(PREFIX)/lib/librfl.so.$(ABI)
+	ln -sf librfl.so.$(ABI) $(DESTDIR)$(PREFIX)/lib/librfl.so
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' include/rfl.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/rfl.pc
+
+bench: CONFIG = release
+bench: lib
 	$(SWIFT) run -c release rfl bench
+	mkdir -p $(CBIN)
+	$(CC) -std=c11 -O2 -Iinclude Tests/CConsumer/bench.c -o $(CBIN)/bench $(LINK)
+	$(CBIN)/bench
 
 # The pack schema is built into the loader: regenerate its Swift copy after editing the .xsd.
 schema:
-	python3 scripts/embed-schema.py rulesets/schema/pack-1.xsd Sources/ContentPacks/XML/PackSchema+Text.swift
+	$(PYTHON) scripts/embed-schema.py rulesets/schema/pack-1.xsd Sources/ContentPacks/XML/PackSchema+Text.swift
 
 clean:
 	rm -rf .build

@@ -7,6 +7,10 @@ let package = Package(
         .library(name: "Mechanics", targets: ["Mechanics"]),
         .library(name: "ContentPacks", targets: ["ContentPacks"]),
         .executable(name: "rfl", targets: ["rfl"]),
+        // The C ABI (include/rfl.h), built as libRFL.so and installed as librfl.so.1 by `make lib`
+        // (a product may not share the name of the `rfl` executable). Self-contained (the Swift runtime linked in), with
+        // a SONAME that carries the ABI version and only the rfl_* functions exported.
+        .library(name: "RFL", type: .dynamic, targets: ["RFL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +27,17 @@ let package = Package(
         .target(
             name: "ContentPacks",
             dependencies: ["Mechanics", "CLibXML2"]
+        ),
+        .target(
+            name: "RFL",
+            dependencies: ["Mechanics", "ContentPacks"],
+            linkerSettings: [
+                .unsafeFlags([
+                    "-static-stdlib",
+                    "-Xlinker", "-soname", "-Xlinker", "librfl.so.1",
+                    "-Xlinker", "--version-script=\(Context.packageDirectory)/include/rfl.map",
+                ]),
+            ]
         ),
         .executableTarget(
             name: "rfl",

@@ -68,12 +68,11 @@ public struct Distribution: Sendable, Hashable {
     public func probability(atMost value: Int64) -> Double {
         guard !probabilities.isEmpty, value >= offset else { return 0 }
         if value >= maximum { return sumFrom(0) }
-        return probabilities[0...Int(value - offset)].reduce(0, +)
+        return Distribution.sum(0..<(Int(value - offset) + 1)) { probabilities[$0] }
     }
 
     private func sumFrom(_ index: Int) -> Double {
-        // Add the smaller tail first for accuracy.
-        probabilities[index...].reversed().reduce(0, +)
+        Distribution.sum(index..<probabilities.count) { probabilities[$0] }
     }
 
     /// The mean, over the represented mass.

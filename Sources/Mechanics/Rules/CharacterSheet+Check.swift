@@ -106,7 +106,7 @@ extension CharacterSheet {
         let values = hasConditional && conditionalApplies(tags) ? try computeTotals(tags: tags) : totals
         var hasAdvantage = advantage > 0
         var hasDisadvantage = advantage < 0
-        for index in byCheck[position] where applies(active[index].modifier, tags: tags) {
+        for index in byCheck[position] where !stackable[index].adds && applies(index, tags: tags) {
             switch active[index].modifier.effect {
             case .advantage: hasAdvantage = true
             case .disadvantage: hasDisadvantage = true
@@ -120,9 +120,15 @@ extension CharacterSheet {
         return CheckContext(position: position, compiled: compiled, tags: tags, values: values, advantage: state, constant: constant, diceStats: diceStats)
     }
 
-    /// Whether any conditional modifier applies under these tags (then values must be recomputed).
+    /// Whether a conditional modifier on a value applies under these tags (then values must be
+    /// recomputed; conditional modifiers on the check itself are stacked with the tags anyway).
     func conditionalApplies(_ tags: Set<String>) -> Bool {
-        active.contains { !$0.modifier.when.isEmpty && $0.modifier.when.isSubset(of: tags) }
+        for slotModifiers in byValue {
+            for index in slotModifiers where !active[index].modifier.when.isEmpty && active[index].modifier.when.isSubset(of: tags) {
+                return true
+            }
+        }
+        return false
     }
 
     /// The check's dice: once, or twice keeping the higher (advantage) or lower (disadvantage).

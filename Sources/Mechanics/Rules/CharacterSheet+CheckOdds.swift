@@ -58,7 +58,9 @@ extension CharacterSheet {
         let total = try engine.convolve(natural, .point(context.constant))
         let margin = try engine.convolve(total, try engine.negate(against, column: 0))
         try engine.spend(natural.count * against.count, "check '\(check.id)'")
+        // Compensated sums: many small products add up to a band without drifting.
         var bands = [Double](repeating: 0, count: check.bands.count)
+        var compensation = [Double](repeating: 0, count: check.bands.count)
         for n in natural.nonZero {
             let (value, overflowed) = n.value.addingReportingOverflow(context.constant)
             guard !overflowed else { throw EngineError(.invalid, "check '\(check.id)': the total is beyond a 64-bit integer") }
@@ -66,12 +68,15 @@ extension CharacterSheet {
                 let (m, overflowed) = value.subtractingReportingOverflow(t.value)
                 guard !overflowed else { throw EngineError(.invalid, "check '\(check.id)': the margin is beyond a 64-bit integer") }
                 let band = context.compiled.applyNaturalRules(context.compiled.band(forMargin: m), natural: n.value).band
-                bands[band] += n.probability * t.probability
+                let x = n.probability * t.probability
+                let sum = bands[band] + x
+                compensation[band] += abs(bands[band]) >= abs(x) ? (bands[band] - sum) + x : (x - sum) + bands[band]
+                bands[band] = sum
             }
         }
         return CheckOdds(
             check: check.id, dc: dc, advantage: context.advantage, total: total.distribution, margin: margin.distribution,
-            bands: zip(check.bands, bands).map { CheckOdds.BandOdds(id: $0.id, probability: min($1, 1)) },
+            bands: check.bands.indices.map { CheckOdds.BandOdds(id: check.bands[$0].id, probability: min(bands[$0] + compensation[$0], 1)) },
             reach: margin.distribution.probability(atLeast: 0))
     }
 }

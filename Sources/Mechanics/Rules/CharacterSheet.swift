@@ -12,6 +12,9 @@ public struct CharacterSheet: Sendable {
     /// Indices into `active` by target slot and by target check.
     var byValue: [[Int]]
     var byCheck: [[Int]]
+    /// What stacking needs of each active modifier, as plain data (no strings to hash or copy).
+    var stackable: [Stackable] = []
+    /// Whether a modifier on a value has `when` tags (then checks may need values recomputed).
     var hasConditional = false
 
     /// A character with every stat and skill at its default.
@@ -156,13 +159,26 @@ public struct CharacterSheet: Sendable {
         byValue = Array(repeating: [], count: ruleset.values.count)
         byCheck = Array(repeating: [], count: ruleset.checks.count)
         hasConditional = false
+        stackable = active.map { entry in
+            let value: Int64
+            let adds: Bool
+            if case .add(let amount) = entry.modifier.effect {
+                value = amount
+                adds = true
+            } else {
+                value = 0
+                adds = false
+            }
+            let type = entry.modifier.type.flatMap { ruleset.typeIndex.find($0) } ?? -1
+            return Stackable(value: value, adds: adds, type: type, stacking: ruleset.stacking(of: entry.modifier.type), conditional: !entry.modifier.when.isEmpty)
+        }
         for (index, entry) in active.enumerated() {
             if let slot = ruleset.valueIndex.find(entry.modifier.target) {
                 byValue[slot].append(index)
             } else if let check = ruleset.checkIndex.find(entry.modifier.target) {
                 byCheck[check].append(index)
             }
-            if !entry.modifier.when.isEmpty { hasConditional = true }
+            if !entry.modifier.when.isEmpty && ruleset.valueIndex.find(entry.modifier.target) != nil { hasConditional = true }
         }
         totals = try computeTotals(tags: nil)
     }
@@ -199,10 +215,10 @@ public struct CharacterSheet: Sendable {
     /// Whether a modifier applies in a context: outside checks (`tags` nil) only unconditional
     /// ones; inside, those whose `when` tags the check carries.
     @inline(__always)
-    func applies(_ modifier: Ruleset.Modifier, tags: Set<String>?) -> Bool {
-        if modifier.when.isEmpty { return true }
+    func applies(_ index: Int, tags: Set<String>?) -> Bool {
+        guard stackable[index].conditional else { return true }
         guard let tags else { return false }
-        return modifier.when.isSubset(of: tags)
+        return active[index].modifier.when.isSubset(of: tags)
     }
 
     /// The sum of the modifiers at `indices` after stacking, and for each whether it applies.
@@ -211,21 +227,18 @@ public struct CharacterSheet: Sendable {
         var status: [ModifierLine.Status] = []
         status.reserveCapacity(indices.count)
         for (position, index) in indices.enumerated() {
-            let entry = active[index]
-            guard case .add(let value) = entry.modifier.effect else {
+            guard stackable[index].adds else {
                 status.append(.applied)
                 continue
             }
-            guard applies(entry.modifier, tags: tags) else {
+            guard applies(index, tags: tags) else {
                 status.append(.inactive)
                 continue
             }
-            if suppressed(position, value, entry.modifier.type, in: indices, tags: tags) {
+            if suppressed(position, in: indices, tags: tags) {
                 status.append(.suppressed)
             } else {
-                let (sum, overflowed) = total.addingReportingOverflow(value)
-                guard !overflowed else { throw EngineError(.invalid, "modifiers on '\(entry.modifier.target)' add up beyond a 64-bit integer") }
-                total = sum
+                total = try add(total, stackable[index].value, index)
                 status.append(.applied)
             }
         }
@@ -236,29 +249,35 @@ public struct CharacterSheet: Sendable {
     /// (the path a check takes when no breakdown is asked for).
     func stackedTotal(_ indices: [Int], tags: Set<String>?) throws(EngineError) -> Int64 {
         var total: Int64 = 0
-        for (position, index) in indices.enumerated() {
-            let modifier = active[index].modifier
-            guard case .add(let value) = modifier.effect, applies(modifier, tags: tags),
-                  !suppressed(position, value, modifier.type, in: indices, tags: tags) else { continue }
-            let (sum, overflowed) = total.addingReportingOverflow(value)
-            guard !overflowed else { throw EngineError(.invalid, "modifiers on '\(modifier.target)' add up beyond a 64-bit integer") }
-            total = sum
+        for (position, index) in indices.enumerated() where stackable[index].adds && applies(index, tags: tags) {
+            if !suppressed(position, in: indices, tags: tags) {
+                total = try add(total, stackable[index].value, index)
+            }
         }
         return total
     }
 
-    /// Whether stacking rules let another modifier of the same type win over this one. Ties go
-    /// to the modifier applied first.
     @inline(__always)
-    private func suppressed(_ position: Int, _ value: Int64, _ type: String?, in indices: [Int], tags: Set<String>?) -> Bool {
-        let stacking = ruleset.stacking(of: type)
-        if stacking == .sum { return false }
+    private func add(_ total: Int64, _ value: Int64, _ index: Int) throws(EngineError) -> Int64 {
+        let (sum, overflowed) = total.addingReportingOverflow(value)
+        guard !overflowed else { throw EngineError(.invalid, "modifiers on '\(active[index].modifier.target)' add up beyond a 64-bit integer") }
+        return sum
+    }
+
+    /// Whether stacking rules let another modifier of the same type win over the one at
+    /// `position`. Ties go to the modifier applied first.
+    @inline(__always)
+    private func suppressed(_ position: Int, in indices: [Int], tags: Set<String>?) -> Bool {
+        let this = stackable[indices[position]]
+        if this.stacking == .sum { return false }
+        let value = this.value
         for (otherPosition, otherIndex) in indices.enumerated() where otherPosition != position {
-            let other = active[otherIndex].modifier
-            guard other.type == type, case .add(let otherValue) = other.effect, applies(other, tags: tags) else { continue }
+            let other = stackable[otherIndex]
+            guard other.type == this.type, other.adds, applies(otherIndex, tags: tags) else { continue }
+            let otherValue = other.value
             let beats = otherValue > value || (otherValue == value && otherPosition < position)
             let beatsPenalty = otherValue < value || (otherValue == value && otherPosition < position)
-            switch stacking {
+            switch this.stacking {
             case .sum:
                 return false
             case .highest:
@@ -270,6 +289,17 @@ public struct CharacterSheet: Sendable {
         }
         return false
     }
+}
+
+/// What stacking needs of one active modifier.
+struct Stackable: Sendable, Hashable {
+    var value: Int64
+    /// False for advantage and disadvantage.
+    var adds: Bool
+    /// The modifier type's index, or -1 for none.
+    var type: Int
+    var stacking: Ruleset.Stacking
+    var conditional: Bool
 }
 
 /// A modifier active on a character.

@@ -174,8 +174,9 @@ extension Ruleset {
     }
 }
 
-/// A check with its dice compiled and its references resolved to slots.
-struct CompiledCheck: Sendable {
+/// A check with its dice compiled and its references resolved to slots. A class: a check reads
+/// it on every roll, and one reference costs less than copying its arrays.
+final class CompiledCheck: Sendable {
     let dice: DiceExpression
     /// Slots the dice read, in the order of their stat references.
     let diceReads: [Int]
