@@ -1,12 +1,6 @@
-extension Roll {
+extension Roll: JSONWritable {
     /// `{"total":T,"dice":[…]}`: the JSON of one roll, as `rfl roll --json` prints it in its
     /// `rolls` array and `rfl_expr_roll_json` returns it.
-    public var json: String {
-        var writer = JSONWriter()
-        write(to: &writer)
-        return writer.output
-    }
-
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.field("total", total)
@@ -18,7 +12,7 @@ extension Roll {
     }
 }
 
-extension Roll.Die {
+extension Roll.Die: JSONWritable {
     /// `{"die":"d6","faces":[6,6,2],"value":14,"kept":true, …}` with `rerolled`, `exploded`,
     /// `explosion`, `success` and `failure` present only when they apply.
     public func write(to writer: inout JSONWriter) {

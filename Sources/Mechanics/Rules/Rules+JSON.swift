@@ -1,11 +1,5 @@
-extension CheckResult {
+extension CheckResult: JSONWritable {
     /// The JSON of a check result, as `rfl check --json` prints it and `rfl_check_json` returns it.
-    public var json: String {
-        var writer = JSONWriter()
-        write(to: &writer)
-        return writer.output
-    }
-
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.field("check", check)
@@ -39,13 +33,7 @@ extension CheckResult {
     }
 }
 
-extension ValueBreakdown {
-    public var json: String {
-        var writer = JSONWriter()
-        write(to: &writer)
-        return writer.output
-    }
-
+extension ValueBreakdown: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.field("id", id)
@@ -59,7 +47,7 @@ extension ValueBreakdown {
     }
 }
 
-extension ModifierLine {
+extension ModifierLine: JSONWritable {
     static func write(_ lines: [ModifierLine], to writer: inout JSONWriter) {
         writer.beginArray()
         for line in lines { line.write(to: &writer) }
@@ -87,11 +75,10 @@ extension ModifierLine {
     }
 }
 
-extension CheckOdds {
+extension CheckOdds: JSONWritable {
     /// The JSON of `rfl odds --check … --json`: the bands with their probabilities, the chance to
     /// reach the difficulty, and the distribution of the total.
-    public var json: String {
-        var writer = JSONWriter()
+    public func write(to writer: inout JSONWriter) {
         writer.beginObject()
         writer.field("check", check)
         writer.key("dc")
@@ -112,6 +99,5 @@ extension CheckOdds {
         total.writeFields(to: &writer)
         writer.endObject()
         writer.endObject()
-        return writer.output
     }
 }

@@ -38,28 +38,23 @@ public final class Ruleset: Sendable {
 
         var slots: [ValueSlot] = []
         var index = IdIndex()
-        func addValue(_ id: String, _ kind: ValueKind, _ what: String) throws(EngineError) {
-            try Ruleset.checkId(id, what)
-            guard index.insert(id, at: slots.count) else { throw EngineError(.invalid, "\(what) '\(id)' has the id of another stat, skill or derived value") }
-            slots.append(ValueSlot(id: id, kind: kind))
+        func addValue(_ id: String, _ kind: ValueKind, _ bounds: Stat? = nil) throws(EngineError) {
+            try Ruleset.checkId(id, kind.noun)
+            guard index.insert(id, at: slots.count) else {
+                throw EngineError(.invalid, "\(kind.noun) '\(id)' has the id of another stat, skill or derived value")
+            }
+            var slot = ValueSlot(id: id, kind: kind)
+            if let bounds {
+                try Ruleset.checkRange(id, bounds.defaultValue, bounds.minimum, bounds.maximum)
+                slot.defaultValue = bounds.defaultValue
+                slot.minimum = bounds.minimum
+                slot.maximum = bounds.maximum
+            }
+            slots.append(slot)
         }
-        for stat in stats {
-            try addValue(stat.id, .stat, "stat")
-            try Ruleset.checkRange(stat.id, stat.defaultValue, stat.minimum, stat.maximum)
-            slots[slots.count - 1].defaultValue = stat.defaultValue
-            slots[slots.count - 1].minimum = stat.minimum
-            slots[slots.count - 1].maximum = stat.maximum
-        }
-        for skill in skills {
-            try addValue(skill.id, .skill, "skill")
-            try Ruleset.checkRange(skill.id, skill.defaultValue, skill.minimum, skill.maximum)
-            slots[slots.count - 1].defaultValue = skill.defaultValue
-            slots[slots.count - 1].minimum = skill.minimum
-            slots[slots.count - 1].maximum = skill.maximum
-        }
-        for value in derived {
-            try addValue(value.id, .derived, "derived value")
-        }
+        for stat in stats { try addValue(stat.id, .stat, stat) }
+        for skill in skills { try addValue(skill.id, .skill, skill) }
+        for value in derived { try addValue(value.id, .derived) }
         // Derived formulas: parse, resolve references, refuse dice.
         for value in derived {
             let expression: DiceExpression
@@ -278,6 +273,9 @@ public final class Ruleset: Sendable {
 /// Whether a value is a stat, a skill or a derived value.
 public enum ValueKind: String, Sendable, Hashable {
     case stat, skill, derived
+
+    /// For messages: "stat", "skill", "derived value".
+    public var noun: String { self == .derived ? "derived value" : rawValue }
 }
 
 /// One value of the ruleset as the engine stores it.

@@ -130,3 +130,17 @@ public struct JSONWriter: Sendable {
         output += "\""
     }
 }
+
+/// A value with a fixed JSON form, written through a ``JSONWriter``.
+public protocol JSONWritable {
+    func write(to writer: inout JSONWriter)
+}
+
+extension JSONWritable {
+    /// The value's JSON, in one line.
+    public var json: String {
+        var writer = JSONWriter()
+        write(to: &writer)
+        return writer.output
+    }
+}
