@@ -332,8 +332,7 @@ struct Parser {
                 if let point = try parseComparePoint(required: false) {
                     modifiers.explodeOn = FaceRule(points: [point])
                 }
-            } else if eatKeyword("ro") || eatKeyword("r") {
-                let once = bytes[start + 1] == UInt8(ascii: "o") || bytes[start + 1] == UInt8(ascii: "O")
+            } else if let once = eatKeyword("ro") ? true : (eatKeyword("r") ? false : nil) {
                 if let kind = rerollKind, kind != once {
                     throw error("'r' and 'ro' cannot be mixed on one term", at: start)
                 }
@@ -362,7 +361,7 @@ struct Parser {
                 if let point = try parseComparePoint(required: false) {
                     double = FaceRule(points: [point])
                 } else {
-                    double = .highest
+                    double = .highestOrMore
                 }
             } else if eatKeyword("f") {
                 guard failure == nil else { throw error("'f' given twice", at: start) }
@@ -500,7 +499,7 @@ struct Parser {
     }
 
     private mutating func skipSpace() {
-        while let byte = peek(), byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { position += 1 }
+        while let byte = peek(), byte == 0x20 || (0x09...0x0D).contains(byte) { position += 1 }
     }
 
     private mutating func eat(_ text: StaticString) -> Bool {
@@ -537,6 +536,11 @@ struct Parser {
     /// What stands at the current position, for messages: `'x'` or "the end".
     private func found() -> String {
         guard position < bytes.count else { return "the end of the expression" }
+        let byte = bytes[position]
+        if byte < 0x20 || byte == 0x7F {
+            let hex = String(byte, radix: 16, uppercase: true)
+            return "the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex)"
+        }
         var end = position + 1
         while end < bytes.count && bytes[end] & 0xC0 == 0x80 { end += 1 }
         return "'\(String(decoding: bytes[position..<end], as: UTF8.self))'"

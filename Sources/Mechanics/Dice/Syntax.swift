@@ -81,14 +81,18 @@ struct FaceRule: Hashable, Sendable {
     var points: [ComparePoint] = []
     var lowestFace = false
     var highestFace = false
+    /// The highest face or more: for tests of a die's value, which explosions can take past it.
+    var highestFaceOrMore = false
 
     static let lowest = FaceRule(lowestFace: true)
     static let highest = FaceRule(highestFace: true)
+    static let highestOrMore = FaceRule(highestFaceOrMore: true)
 
     func resolved(low: Int64, high: Int64) -> FaceSet {
         var all = points
         if lowestFace { all.append(ComparePoint(.equal, low)) }
         if highestFace { all.append(ComparePoint(.equal, high)) }
+        if highestFaceOrMore { all.append(ComparePoint(.greaterOrEqual, high)) }
         return FaceSet(points: all)
     }
 }

@@ -7,26 +7,24 @@
 public struct Distribution: Sendable, Hashable {
     /// The value of `probabilities[0]`.
     public let offset: Int64
-    /// `probabilities[i]` is the probability of the value `offset + i`.
+    /// The distance between consecutive values: `probabilities[i]` is the probability of
+    /// `offset + stride * i`. 1 for most expressions; larger when every outcome is a multiple
+    /// apart (`2d6*10` has stride 10).
+    public let stride: UInt64
+    /// `probabilities[i]` is the probability of the value `offset + stride * i`.
     public let probabilities: [Double]
     /// Probability mass not represented: explosion chains deeper than the odds engine followed
     /// (see ``DiceExpression/odds(stats:)``). 0 for every expression without explosions.
     public let truncated: Double
 
-    /// A distribution from dense probabilities starting at `offset`; zero entries at either end
-    /// are trimmed.
-    public init(offset: Int64, probabilities: [Double], truncated: Double = 0) {
-        var first = 0
-        var last = probabilities.count - 1
-        while first <= last && probabilities[first] == 0 { first += 1 }
-        while last >= first && probabilities[last] == 0 { last -= 1 }
-        if first > last {
-            self.offset = 0
-            self.probabilities = []
-        } else {
-            self.offset = offset + Int64(first)
-            self.probabilities = first == 0 && last == probabilities.count - 1 ? probabilities : Array(probabilities[first...last])
-        }
+    /// A distribution from probabilities on the grid `offset + stride * i`; zero entries at either
+    /// end are trimmed.
+    public init(offset: Int64, stride: UInt64 = 1, probabilities: [Double], truncated: Double = 0) {
+        var pmf = PMF(offset: offset, stride: stride, p: probabilities, truncated: truncated)
+        pmf.trim()
+        self.offset = pmf.isEmpty ? 0 : pmf.offset
+        self.stride = pmf.stride
+        self.probabilities = pmf.p
         self.truncated = truncated
     }
 
@@ -35,62 +33,53 @@ public struct Distribution: Sendable, Hashable {
         self.init(offset: value, probabilities: [1])
     }
 
+    private var grid: PMF { PMF(offset: offset, stride: stride, p: probabilities) }
+
     /// The smallest value with a probability above zero.
     public var minimum: Int64 { offset }
     /// The largest value with a probability above zero.
-    public var maximum: Int64 { offset + Int64(max(probabilities.count - 1, 0)) }
+    public var maximum: Int64 { grid.maximum }
 
     /// The total probability represented: 1 minus ``truncated``, up to rounding.
     public var mass: Double { Distribution.sum(probabilities.indices) { probabilities[$0] } }
 
     /// Every value with a probability above zero, ascending.
-    public var outcomes: [(value: Int64, probability: Double)] {
-        probabilities.indices.compactMap { index in
-            probabilities[index] > 0 ? (offset + Int64(index), probabilities[index]) : nil
-        }
-    }
+    public var outcomes: [(value: Int64, probability: Double)] { grid.nonZero }
 
     /// The probability of exactly `value`.
-    public func probability(of value: Int64) -> Double {
-        guard value >= offset, value <= maximum, !probabilities.isEmpty else { return 0 }
-        return probabilities[Int(value - offset)]
-    }
+    public func probability(of value: Int64) -> Double { grid.probability(of: value) }
 
     /// The probability of `value` or more: the chance to reach a target.
     public func probability(atLeast value: Int64) -> Double {
-        guard !probabilities.isEmpty else { return 0 }
-        if value <= offset { return sumFrom(0) }
-        if value > maximum { return 0 }
-        return sumFrom(Int(value - offset))
+        guard !probabilities.isEmpty, value <= maximum else { return 0 }
+        let first = value <= offset ? 0 : Int((UInt64(bitPattern: value) &- UInt64(bitPattern: offset) + stride - 1) / stride)
+        return Distribution.sum(first..<probabilities.count) { probabilities[$0] }
     }
 
     /// The probability of `value` or less.
     public func probability(atMost value: Int64) -> Double {
         guard !probabilities.isEmpty, value >= offset else { return 0 }
-        if value >= maximum { return sumFrom(0) }
-        return Distribution.sum(0..<(Int(value - offset) + 1)) { probabilities[$0] }
-    }
-
-    private func sumFrom(_ index: Int) -> Double {
-        Distribution.sum(index..<probabilities.count) { probabilities[$0] }
+        let last = value >= maximum ? probabilities.count - 1 : Int((UInt64(bitPattern: value) &- UInt64(bitPattern: offset)) / stride)
+        return Distribution.sum(0..<(last + 1)) { probabilities[$0] }
     }
 
     /// The mean, over the represented mass.
     public var mean: Double {
         let total = mass
         guard total > 0 else { return 0 }
-        return Double(offset) + Distribution.sum(probabilities.indices) { Double($0) * probabilities[$0] } / total
+        return Double(offset) + Double(stride) * Distribution.sum(probabilities.indices) { Double($0) * probabilities[$0] } / total
     }
 
     /// The variance, over the represented mass.
     public var variance: Double {
         let total = mass
         guard total > 0 else { return 0 }
-        let center = mean - Double(offset)
-        return Distribution.sum(probabilities.indices) { index in
+        let center = (mean - Double(offset)) / Double(stride)
+        let spread = Distribution.sum(probabilities.indices) { index in
             let d = Double(index) - center
             return d * d * probabilities[index]
         } / total
+        return spread * Double(stride) * Double(stride)
     }
 
     /// The standard deviation, over the represented mass.

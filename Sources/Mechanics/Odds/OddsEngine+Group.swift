@@ -9,7 +9,7 @@ extension OddsEngine {
         if group.keep.isEmpty {
             var total = PMF.point(0)
             for item in items {
-                total = try convolve(total, scoring == nil ? item : map(item, contribution), column: group.column)
+                total = try convolve(total, scoring == nil ? item : try map(item, contribution), column: group.column)
             }
             return total
         }
@@ -30,11 +30,18 @@ extension OddsEngine {
         guard lo < hi else { return PMF(offset: 0, p: [1], truncated: truncated) }
         let descending = size - lo <= hi
         let (a, b) = descending ? (size - hi, size - lo) : (lo, hi)
-        var states: [[Int64]: Double] = [[]: 1]
+        // States in a fixed order, so that sums are added in the same order on every run (a
+        // dictionary's order would change the last bits of the result from run to run).
+        var states: [(state: [Int64], p: Double)] = [([], 1)]
         for item in items {
             let outcomes = item.nonZero
-            try spend(states.count * outcomes.count * b, what)
-            var next: [[Int64]: Double] = [:]
+            // Each step copies and hashes a state of up to `b` values; once the table outgrows
+            // the caches a step costs several times more (measured: 3 items of 2d3!p with dl1,
+            // 4M steps, take 0.24 s; 4 such items, 160M steps, take 57 s).
+            let perStep = (b + 4) * (states.count < 1 << 16 ? 2 : 16)
+            try spend(states.count * outcomes.count * perStep, what)
+            var next: [[Int64]: Int] = [:]
+            var list: [(state: [Int64], p: Double)] = []
             next.reserveCapacity(states.count)
             for (state, p) in states {
                 for outcome in outcomes {
@@ -44,10 +51,15 @@ extension OddsEngine {
                         updated.insert(outcome.value, at: position)
                         if updated.count > b { updated.removeLast() }
                     }
-                    next[updated, default: 0] += p * outcome.probability
+                    if let slot = next[updated] {
+                        list[slot].p += p * outcome.probability
+                    } else {
+                        next[updated] = list.count
+                        list.append((updated, p * outcome.probability))
+                    }
                 }
             }
-            states = next
+            states = list
         }
         var entries: [(Int64, Double)] = []
         for (state, p) in states {
@@ -59,8 +71,7 @@ extension OddsEngine {
             }
             entries.append((total, p))
         }
-        var result = dense(entries)
-        result.truncated = truncated
+        var result = try fromEntries(entries, truncated: truncated, what)
         result.trim()
         return result
     }

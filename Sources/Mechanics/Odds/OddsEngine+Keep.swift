@@ -57,7 +57,9 @@ extension OddsEngine {
         let (spanLow, o1) = keptCount.multipliedReportingOverflow(by: lowest)
         let (spanHigh, o2) = keptCount.multipliedReportingOverflow(by: highest)
         guard !o1, !o2 else { throw Evaluator.overflow(0) }
-        try checkSupport(spanHigh - spanLow, what)
+        let (span, spanOverflow) = spanHigh.subtractingReportingOverflow(spanLow)
+        guard !spanOverflow else { throw Evaluator.overflow(0) }
+        try checkSupport(UInt64(span), what)
         let width = Int(spanHigh - spanLow) + 1
         // States: n0 in 0..<b (and n1 with n0 + n1 < b for a second type).
         let count0 = types.first?.count ?? 0
@@ -69,10 +71,19 @@ extension OddsEngine {
         current[slot(0, 0)][Int(-spanLow)] = 1
         var result = [Double](repeating: 0, count: width)
         var factorials = LogFactorials()
+        // The whole computation at worst, refused before any of it when it is too much: per
+        // value, the binomial rows and every state's transitions and arrays.
+        let states = typeCount > 1 ? hi * (hi + 1) / 2 : hi
+        let perValue = typeCount * hi * (hi + 8) + states * width * (typeCount > 1 ? hi * hi : hi) / max(hi / 4, 1)
+        try require(order.count.multipliedReportingOverflow(by: max(perValue, 1)), what)
         factorials.ensure(max(count0, count1))
 
         for i in order.indices {
             let g = contributions[i]
+            // Charge before working: the binomial rows, then every state's transitions at worst.
+            try spend(typeCount * hi * (hi + 8), what)
+            let active = current.reduce(0) { $0 + ($1.isEmpty ? 0 : 1) }
+            try spend(active * width * (typeCount > 1 ? hi * hi : hi), what)
             // Binomial rows for each type: pmf[R][j] for j < b, tail[R][k] = P(J >= k) for k <= b.
             var pmfRows = [[[Double]]](repeating: [], count: typeCount)
             var tailRows = [[[Double]]](repeating: [], count: typeCount)
@@ -82,14 +93,18 @@ extension OddsEngine {
                 var pmfs = [[Double]](repeating: [], count: total + 1)
                 var tails = [[Double]](repeating: [], count: total + 1)
                 for r in max(0, total - hi + 1)...total {
-                    pmfs[r] = (0..<hi).map { j in j <= r ? binomial(r, j, x, &factorials) : 0 }
-                    tails[r] = (0...hi).map { k in binomialTail(r, k, x, pmfs[r], &factorials) }
+                    let row = (0..<hi).map { j in j <= r ? binomial(r, j, x, &factorials) : 0 }
+                    pmfs[r] = row
+                    // P(J >= hi) directly, then down: P(J >= k) = P(J >= k+1) + P(J = k).
+                    var tail = [Double](repeating: 0, count: hi + 1)
+                    tail[hi] = binomialTail(r, hi, x, row, &factorials)
+                    for k in stride(from: hi - 1, through: 0, by: -1) { tail[k] = tail[k + 1] + row[k] }
+                    tails[r] = tail
                 }
                 pmfRows[t] = pmfs
                 tailRows[t] = tails
             }
             var next = [[Double]](repeating: [], count: hi * stride1)
-            var steps = 0
             for n0 in 0..<hi {
                 for n1 in 0..<(typeCount > 1 ? hi - n0 : 1) {
                     let state = current[slot(n0, n1)]
@@ -132,12 +147,10 @@ extension OddsEngine {
                                     }
                                 }
                             }
-                            steps += width
                         }
                     }
                 }
             }
-            try spend(steps + hi * hi, what)
             current = next
         }
         var pmf = PMF(offset: spanLow, p: scale == 1 ? result : result.map { $0 * scale }, truncated: truncated)

@@ -30,8 +30,16 @@ struct OddsEngine {
         work = total
     }
 
-    func checkSupport(_ span: Int64, _ what: @autoclosure () -> String) throws(EngineError) {
-        guard span >= 0, span <= Int64(limits.maxOddsSupport) else {
+    /// Refuses, without spending, work that an estimate says would go beyond the limit.
+    func require(_ estimate: (partialValue: Int, overflow: Bool), _ what: @autoclosure () -> String) throws(EngineError) {
+        let (total, overflowed) = work.addingReportingOverflow(max(estimate.partialValue, 0))
+        guard !estimate.overflow, !overflowed, total <= limits.maxOddsWork else {
+            throw EngineError(.limit, "the odds of \(what()) need more work than the limit maxOddsWork, \(limits.maxOddsWork)")
+        }
+    }
+
+    func checkSupport(_ span: UInt64, _ what: @autoclosure () -> String) throws(EngineError) {
+        guard span <= UInt64(max(limits.maxOddsSupport, 0)) else {
             throw EngineError(.limit, "the odds of \(what()) span more values than the limit maxOddsSupport, \(limits.maxOddsSupport)")
         }
     }
@@ -74,11 +82,19 @@ struct OddsEngine {
             let a = try pmf(inner)
             guard a.offset != Int64.min else { throw Evaluator.overflow(column) }
             if a.offset >= 0 { return a }
-            return try combine(a, .point(1), column: column) { x, _ in Swift.abs(x) }
+            return try map(a) { Swift.abs($0) }
         case .extremum(let isMax, let arguments):
             var parts: [PMF] = []
-            for argument in arguments { parts.append(try pmf(argument)) }
-            return extremum(parts, isMax: isMax)
+            var values = 0
+            for argument in arguments {
+                let part = try pmf(argument)
+                // What the extremum will cost is known to grow with every part: refuse as soon as
+                // it is out of reach, before holding the remaining parts in memory.
+                values += part.count
+                try require(values.multipliedReportingOverflow(by: arguments.count + 20), isMax ? "max(…)" : "min(…)")
+                parts.append(part)
+            }
+            return try extremum(parts, isMax: isMax)
         case .group(let group):
             return try groupPMF(group)
         }
@@ -86,36 +102,79 @@ struct OddsEngine {
 
     // MARK: - Building blocks
 
+    /// A distribution from (value, probability) entries, summing repeated values, on the widest
+    /// grid that holds them all (the greatest common divisor of their distances).
+    mutating func fromEntries(_ entries: [(Int64, Double)], truncated: Double, _ what: @autoclosure () -> String) throws(EngineError) -> PMF {
+        var low = Int64.max
+        var high = Int64.min
+        for (value, probability) in entries where probability > 0 {
+            low = min(low, value)
+            high = max(high, value)
+        }
+        guard low <= high else { return .empty(truncated: truncated) }
+        var stride: UInt64 = 0
+        for (value, probability) in entries where probability > 0 {
+            stride = PMF.gcd(stride, UInt64(bitPattern: value) &- UInt64(bitPattern: low))
+        }
+        stride = max(stride, 1)
+        let span = (UInt64(bitPattern: high) &- UInt64(bitPattern: low)) / stride
+        try checkSupport(span, what())
+        try spend(Int(span) + entries.count, what())
+        var p = [Double](repeating: 0, count: Int(span) + 1)
+        for (value, probability) in entries where probability > 0 {
+            p[Int((UInt64(bitPattern: value) &- UInt64(bitPattern: low)) / stride)] += probability
+        }
+        return PMF(offset: low, stride: stride, p: p, truncated: truncated)
+    }
+
+    /// The same distribution on a finer grid (`stride` divides the current one).
+    mutating func regrid(_ a: PMF, to stride: UInt64, _ what: @autoclosure () -> String) throws(EngineError) -> PMF {
+        guard a.stride != stride, a.count > 1 else { return PMF(offset: a.offset, stride: stride, p: a.p, truncated: a.truncated) }
+        let factor = a.stride / stride
+        let span = UInt64(a.count - 1).multipliedReportingOverflow(by: factor)
+        guard !span.overflow else { throw EngineError(.limit, "the odds of \(what()) span more values than the limit maxOddsSupport, \(limits.maxOddsSupport)") }
+        try checkSupport(span.partialValue, what())
+        try spend(Int(span.partialValue) + 1, what())
+        var p = [Double](repeating: 0, count: Int(span.partialValue) + 1)
+        for (index, probability) in a.p.enumerated() { p[index * Int(factor)] = probability }
+        return PMF(offset: a.offset, stride: stride, p: p, truncated: a.truncated)
+    }
+
     func negate(_ a: PMF, column: Int) throws(EngineError) -> PMF {
         guard !a.isEmpty else { return a }
         guard a.maximum != Int64.min else { throw Evaluator.overflow(column) }
-        return PMF(offset: -a.maximum, p: a.p.reversed(), truncated: a.truncated)
+        return PMF(offset: -a.maximum, stride: a.stride, p: a.p.reversed(), truncated: a.truncated)
     }
 
-    /// The distribution of the sum of two independent values: direct convolution, which keeps
-    /// every probability's relative error small (all terms are non-negative).
+    /// The distribution of the sum of two independent values: direct convolution, in which every
+    /// term is non-negative, so each probability keeps a small relative error.
     mutating func convolve(_ a: PMF, _ b: PMF, column: Int = 0) throws(EngineError) -> PMF {
-        if a.isEmpty || b.isEmpty { return PMF(offset: 0, p: [], truncated: PMF.combine(a.truncated, b.truncated)) }
+        let truncated = PMF.combine(a.truncated, b.truncated)
+        if a.isEmpty || b.isEmpty { return .empty(truncated: truncated) }
         let (offset, overflowed) = a.offset.addingReportingOverflow(b.offset)
-        let (top, overflowed2) = a.maximum.addingReportingOverflow(b.maximum)
+        let (_, overflowed2) = a.maximum.addingReportingOverflow(b.maximum)
         guard !overflowed, !overflowed2 else { throw Evaluator.overflow(column) }
-        try checkSupport(top - offset, "a sum")
-        try spend(a.count * b.count, "a sum of \(a.count) by \(b.count) values")
-        var result = [Double](repeating: 0, count: a.count + b.count - 1)
+        // Both on one grid: the common divisor of their strides.
+        let stride = a.count == 1 ? b.stride : (b.count == 1 ? a.stride : PMF.gcd(a.stride, b.stride))
+        let x = try regrid(a, to: stride, "a sum")
+        let y = try regrid(b, to: stride, "a sum")
+        try checkSupport(UInt64(x.count + y.count - 2), "a sum")
+        try spend(x.count * y.count, "a sum of \(x.count) by \(y.count) values")
+        var result = [Double](repeating: 0, count: x.count + y.count - 1)
         // Put the longer array in the inner loop.
-        let (outer, inner) = a.count <= b.count ? (a.p, b.p) : (b.p, a.p)
+        let (outer, inner) = x.count <= y.count ? (x.p, y.p) : (y.p, x.p)
         result.withUnsafeMutableBufferPointer { r in
-            inner.withUnsafeBufferPointer { y in
+            inner.withUnsafeBufferPointer { row in
                 guard let start = r.baseAddress else { return }
                 for i in outer.indices {
-                    let x = outer[i]
-                    if x == 0 { continue }
-                    let row = start + i
-                    for j in 0..<y.count { row[j] += x * y[j] }
+                    let weight = outer[i]
+                    if weight == 0 { continue }
+                    let target = start + i
+                    for j in 0..<row.count { target[j] += weight * row[j] }
                 }
             }
         }
-        var sum = PMF(offset: offset, p: result, truncated: PMF.combine(a.truncated, b.truncated))
+        var sum = PMF(offset: offset, stride: stride, p: result, truncated: truncated)
         sum.trim()
         return sum
     }
@@ -143,88 +202,67 @@ struct OddsEngine {
         let left = a.nonZero
         let right = b.nonZero
         try spend(left.count * right.count, "a product of \(left.count) by \(right.count) values")
-        var low = Int64.max
-        var high = Int64.min
+        var entries: [(Int64, Double)] = []
+        entries.reserveCapacity(left.count * right.count)
         for x in left {
-            for y in right {
-                let v = try f(x.value, y.value)
-                low = min(low, v)
-                high = max(high, v)
-            }
+            for y in right { entries.append((try f(x.value, y.value), x.probability * y.probability)) }
         }
-        let truncated = PMF.combine(a.truncated, b.truncated)
-        guard low <= high else { return PMF(offset: 0, p: [], truncated: truncated) }
-        let (span, overflowed) = high.subtractingReportingOverflow(low)
-        guard !overflowed else { throw Evaluator.overflow(column) }
-        try checkSupport(span, "a product")
-        var result = [Double](repeating: 0, count: Int(span) + 1)
-        for x in left {
-            for y in right {
-                result[Int(try f(x.value, y.value) - low)] += x.probability * y.probability
-            }
-        }
-        return PMF(offset: low, p: result, truncated: truncated)
+        return try fromEntries(entries, truncated: PMF.combine(a.truncated, b.truncated), "a product")
     }
 
     /// `max(…)` or `min(…)` of independent values, from their cumulative distributions.
-    func extremum(_ parts: [PMF], isMax: Bool) -> PMF {
+    mutating func extremum(_ parts: [PMF], isMax: Bool) throws(EngineError) -> PMF {
+        let what = isMax ? "max(…)" : "min(…)"
         let truncated = parts.reduce(0.0) { PMF.combine($0, $1.truncated) }
-        let live = parts.filter { !$0.isEmpty }
-        guard live.count == parts.count, let first = live.first else { return PMF(offset: 0, p: [], truncated: truncated) }
-        let low = live.map(\.offset).min() ?? first.offset
-        let high = live.map(\.maximum).max() ?? first.maximum
-        let count = Int(high - low) + 1
-        // For max: P(max <= v) = prod F_i(v). For min: P(min > v) = prod S_i(v), S_i = mass_i - F_i.
-        var result = [Double](repeating: 0, count: count)
-        var previous = 0.0
-        let masses = live.map(\.mass)
-        var cumulative = [Double](repeating: 0, count: live.count)
-        var previousSurvival = masses.reduce(1, *)
-        for index in 0..<count {
-            let value = low + Int64(index)
-            for (k, part) in live.enumerated() { cumulative[k] += part.probability(of: value) }
-            if isMax {
-                let now = cumulative.reduce(1, *)
-                result[index] = max(now - previous, 0)
-                previous = now
-            } else {
-                var survival = 1.0
-                for k in live.indices { survival *= max(masses[k] - cumulative[k], 0) }
-                result[index] = max(previousSurvival - survival, 0)
-                previousSurvival = survival
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else { return .empty(truncated: truncated) }
+        // Every value any part can take, ascending; for each, the parts' cumulative masses.
+        let outcomes = parts.map(\.nonZero)
+        let total = outcomes.reduce(0) { $0 + $1.count }
+        try spend(total * parts.count + total * 20, what)
+        var values = outcomes.flatMap { $0.map(\.value) }
+        values.sort()
+        var cursor = [Int](repeating: 0, count: parts.count)
+        var cumulative = [Double](repeating: 0, count: parts.count)
+        let masses = parts.map(\.mass)
+        var entries: [(Int64, Double)] = []
+        var previous = isMax ? 0.0 : masses.reduce(1, *)
+        var last: Int64?
+        for value in values where value != last {
+            last = value
+            for k in parts.indices {
+                while cursor[k] < outcomes[k].count && outcomes[k][cursor[k]].value <= value {
+                    cumulative[k] += outcomes[k][cursor[k]].probability
+                    cursor[k] += 1
+                }
             }
+            // max: P(max <= v) = prod F_k(v); min: P(min > v) = prod (mass_k - F_k(v)).
+            var now = 1.0
+            for k in parts.indices { now *= isMax ? cumulative[k] : max(masses[k] - cumulative[k], 0) }
+            entries.append((value, max(isMax ? now - previous : previous - now, 0)))
+            previous = now
         }
-        var pmf = PMF(offset: low, p: result, truncated: truncated)
+        var pmf = try fromEntries(entries, truncated: truncated, what)
         pmf.trim()
         return pmf
     }
 
     /// A mixture: each distribution weighted by the probability that it is the one that applies.
     /// `truncated` is the mass the weights themselves leave out.
-    func mixture(_ parts: [(weight: Double, pmf: PMF)], truncated: Double) -> PMF {
-        let live = parts.filter { $0.weight > 0 && !$0.pmf.isEmpty }
+    mutating func mixture(_ parts: [(weight: Double, pmf: PMF)], truncated: Double) throws(EngineError) -> PMF {
         var lost = truncated
-        for part in parts where part.weight > 0 { lost += part.weight * part.pmf.truncated }
-        guard let low = live.map(\.pmf.offset).min(), let high = live.map(\.pmf.maximum).max() else {
-            return PMF(offset: 0, p: [], truncated: min(lost, 1))
+        var entries: [(Int64, Double)] = []
+        for part in parts where part.weight > 0 {
+            lost += part.weight * part.pmf.truncated
+            for outcome in part.pmf.nonZero { entries.append((outcome.value, part.weight * outcome.probability)) }
         }
-        var result = [Double](repeating: 0, count: Int(high - low) + 1)
-        for part in live {
-            let shift = Int(part.pmf.offset - low)
-            for (index, p) in part.pmf.p.enumerated() { result[shift + index] += part.weight * p }
-        }
-        var pmf = PMF(offset: low, p: result, truncated: min(lost, 1))
+        var pmf = try fromEntries(entries, truncated: min(lost, 1), "a mixture of \(parts.count) distributions")
         pmf.trim()
         return pmf
     }
 
     /// Maps every value through `f` (the value a die contributes, or its successes).
-    func map(_ a: PMF, _ f: (Int64) -> Int64) -> PMF {
-        let mapped = a.nonZero.map { (f($0.value), $0.probability) }
-        guard let low = mapped.map(\.0).min(), let high = mapped.map(\.0).max() else { return a }
-        var result = [Double](repeating: 0, count: Int(high - low) + 1)
-        for (value, p) in mapped { result[Int(value - low)] += p }
-        return PMF(offset: low, p: result, truncated: a.truncated)
+    mutating func map(_ a: PMF, _ f: (Int64) -> Int64) throws(EngineError) -> PMF {
+        try fromEntries(a.nonZero.map { (f($0.value), $0.probability) }, truncated: a.truncated, "a mapping")
     }
 }
 

@@ -46,8 +46,8 @@ extension CharacterSheet {
         let single = try engine.pmf(dice.syntax)
         switch context.advantage {
         case .none: return single
-        case .advantage: return engine.extremum([single, single], isMax: true)
-        case .disadvantage: return engine.extremum([single, single], isMax: false)
+        case .advantage: return try engine.extremum([single, single], isMax: true)
+        case .disadvantage: return try engine.extremum([single, single], isMax: false)
         }
     }
 

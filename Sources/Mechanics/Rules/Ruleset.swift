@@ -198,26 +198,13 @@ public final class Ruleset: Sendable {
     }
 
     /// A topological order of the value slots; a cycle among derived values is an error that
-    /// names it.
+    /// names it. Iterative, so that a chain of any length cannot overflow the stack.
     static func order(_ slots: [ValueSlot]) throws(EngineError) -> [Int] {
-        var state = [UInt8](repeating: 0, count: slots.count)  // 0 new, 1 on the path, 2 done
         var order: [Int] = []
-        var path: [Int] = []
-        func visit(_ slot: Int) throws(EngineError) {
-            if state[slot] == 2 { return }
-            if state[slot] == 1 {
-                let start = path.firstIndex(of: slot) ?? 0
-                let cycle = (path[start...] + [slot]).map { slots[$0].id }.joined(separator: " -> ")
-                throw EngineError(.invalid, "derived values form a cycle: \(cycle)")
-            }
-            state[slot] = 1
-            path.append(slot)
-            for read in slots[slot].reads { try visit(read) }
-            path.removeLast()
-            state[slot] = 2
-            order.append(slot)
+        order.reserveCapacity(slots.count)
+        if let cycle = Graph.depthFirst(count: slots.count, edges: { slots[$0].reads }, finished: { order.append($0) }) {
+            throw EngineError(.invalid, "derived values form a cycle: \(cycle.map { slots[$0].id }.joined(separator: " -> "))")
         }
-        for slot in slots.indices { try visit(slot) }
         return order
     }
 
@@ -233,12 +220,22 @@ public final class Ruleset: Sendable {
     public static func closest(_ id: String, _ known: [String]) -> String? {
         var best: (String, Int)?
         let short = id.split(separator: ":").last.map(String.init) ?? id
+        let allowed = max(1, short.count / 3)
+        let length = id.unicodeScalars.count
+        let shortLength = short.unicodeScalars.count
         for candidate in known {
-            var distance = editDistance(id, candidate)
-            if !id.contains(":"), let colon = candidate.lastIndex(of: ":") {
-                distance = min(distance, editDistance(short, String(candidate[candidate.index(after: colon)...])))
+            // Lengths that differ by more than the edits allowed cannot be close: skip the work.
+            let candidateLength = candidate.unicodeScalars.count
+            var distance = Int.max
+            if abs(candidateLength - length) <= allowed {
+                distance = editDistance(id, candidate)
             }
-            let allowed = max(1, short.count / 3)
+            if !id.contains(":"), let colon = candidate.lastIndex(of: ":") {
+                let tail = String(candidate[candidate.index(after: colon)...])
+                if abs(tail.unicodeScalars.count - shortLength) <= allowed {
+                    distance = min(distance, editDistance(short, tail))
+                }
+            }
             guard distance <= allowed, distance < short.count else { continue }
             if best.map({ distance < $0.1 || (distance == $0.1 && candidate < $0.0) }) ?? true {
                 best = (candidate, distance)

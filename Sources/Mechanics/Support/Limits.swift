@@ -19,7 +19,8 @@ public struct Limits: Hashable, Sendable {
     public var maxRerolls: Int
     /// Most items in one group `{…}`.
     public var maxGroupSize: Int
-    /// Most elementary steps (multiply-adds) one odds computation may take.
+    /// Most elementary steps one odds computation may take: multiply-adds, and every value it
+    /// stores (about a quarter of a second, and memory in proportion, at the default).
     public var maxOddsWork: Int
     /// Most distinct values one distribution may span while odds are computed.
     public var maxOddsSupport: Int
@@ -36,7 +37,7 @@ public struct Limits: Hashable, Sendable {
         maxExplosions: Int = 100,
         maxRerolls: Int = 100,
         maxGroupSize: Int = 100,
-        maxOddsWork: Int = 400_000_000,
+        maxOddsWork: Int = 100_000_000,
         maxOddsSupport: Int = 10_000_000
     ) {
         self.maxExpressionLength = maxExpressionLength
