@@ -9,20 +9,28 @@ public final class LoadedRuleset: Sendable {
     /// Warnings found while loading (missing translations); loading fails on errors.
     public let warnings: [Diagnostic]
     let texts: [String: EntityTexts]
+    /// Short ids (`speaking`) to the full id, or to nil where several packs use the short id.
+    private let shortIds: [String: String?]
 
     init(ruleset: Ruleset, packs: [PackInfo], texts: [String: EntityTexts], warnings: [Diagnostic]) {
         self.ruleset = ruleset
         self.packs = packs
         self.texts = texts
         self.warnings = warnings
+        var short: [String: String?] = [:]
+        for key in texts.keys where !key.contains("/") {
+            guard let colon = key.lastIndex(of: ":") else { continue }
+            let id = String(key[key.index(after: colon)...])
+            short[id] = short[id] == nil ? .some(key) : .some(nil)
+        }
+        shortIds = short
     }
 
     /// The full id (`core:speaking`) of an entity given in full or by its short form, when the
     /// short form is unambiguous.
     public func qualifiedId(_ id: String) -> String? {
         if texts[id] != nil { return id }
-        let matches = texts.keys.filter { $0.hasSuffix(":" + id) && !$0.contains("/") }
-        return matches.count == 1 ? matches[0] : nil
+        return shortIds[id] ?? nil
     }
 
     /// The name of a stat, skill, derived value, check, modifier type or source in `language`

@@ -166,10 +166,11 @@ enum FileSystem {
         if info.st_mode & S_IFMT != S_IFDIR { return .success([path]) }
         var found: [String] = []
         var folders = [path]
-        var visited = 0
+        // Folders already seen, by device and inode: a symbolic link back up the tree is
+        // followed once, never round and round.
+        var seen: Set<[UInt64]> = [[UInt64(info.st_dev), UInt64(info.st_ino)]]
         while let folder = folders.popLast() {
-            visited += 1
-            guard visited <= 1000, let directory = opendir(folder) else { continue }
+            guard seen.count <= 10_000, let directory = opendir(folder) else { continue }
             defer { closedir(directory) }
             while let entry = readdir(directory) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
@@ -179,10 +180,15 @@ enum FileSystem {
                 let full = folder.hasSuffix("/") ? folder + name : folder + "/" + name
                 var child = stat()
                 guard stat(full, &child) == 0 else { continue }
-                if child.st_mode & S_IFMT == S_IFDIR {
-                    folders.append(full)
-                } else if name.hasSuffix(".xml") {
+                switch child.st_mode & S_IFMT {
+                case S_IFDIR:
+                    if seen.insert([UInt64(child.st_dev), UInt64(child.st_ino)]).inserted { folders.append(full) }
+                case S_IFREG where name.hasSuffix(".xml"):
                     found.append(full)
+                default:
+                    // Pipes, sockets and devices named *.xml are not packs: reading one could
+                    // wait forever.
+                    continue
                 }
             }
         }
@@ -191,11 +197,16 @@ enum FileSystem {
 
     /// The whole file, refusing it before reading when it is larger than `limit`.
     static func read(_ path: String, limit: Int) -> Result<[UInt8], PackError> {
-        let descriptor = open(path, O_RDONLY)
+        // Non-blocking, so that opening a named pipe does not wait for a writer; then only a
+        // regular file is read.
+        let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else { return .failure(ioError(path, "cannot open '\(path)': \(String(cString: strerror(errno)))")) }
         defer { close(descriptor) }
         var info = stat()
         guard fstat(descriptor, &info) == 0 else { return .failure(ioError(path, "cannot read '\(path)': \(String(cString: strerror(errno)))")) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            return .failure(ioError(path, "cannot read '\(path)': not a regular file"))
+        }
         let size = Int(info.st_size)
         guard size <= limit else {
             return .failure(PackError([Diagnostic(path: path, line: 1, column: 1, code: "limit",

@@ -42,6 +42,32 @@ import Testing
         }
     }
 
+    @Test func catalogListsEverythingInOneLanguage() throws {
+        let loaded = try PackLoader().load(paths: [Fixtures.rulesets])
+        let data = Data(loaded.catalogJSON(language: "fr").utf8)
+        let catalog = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(catalog["language"] as? String == "fr")
+        #expect((catalog["packs"] as? [[String: Any]])?.map { $0["id"] as? String } == ["core", "night-market"])
+        let stats = try #require(catalog["stats"] as? [[String: Any]])
+        #expect(stats.map { $0["id"] as? String } == loaded.ruleset.stats.map(\.id))
+        let speaking = try #require(stats.first { $0["id"] as? String == "core:speaking" })
+        #expect(speaking["name"] as? String == "Expression orale")
+        #expect(speaking["default"] as? Int == 2 && speaking["minimum"] as? Int == 0 && speaking["maximum"] as? Int == 10)
+        let checks = try #require(catalog["checks"] as? [[String: Any]])
+        #expect(checks.count == loaded.ruleset.checks.count)
+        let persuade = try #require(checks.first { $0["id"] as? String == "core:persuade-merchant" })
+        let bands = try #require(persuade["bands"] as? [[String: Any]])
+        #expect(bands.map { $0["id"] as? String } == ["critical-failure", "failure", "success", "critical-success"])
+        #expect(bands.first?["from"] is NSNull && bands.last?["from"] as? Int == 10)
+        #expect(bands.last?["name"] as? String == "Réussite critique")
+        let sources = try #require(catalog["sources"] as? [[String: Any]])
+        let owl = try #require(sources.first { $0["id"] as? String == "night-market:night-owl" })
+        let modifiers = try #require(owl["modifiers"] as? [[String: Any]])
+        #expect(modifiers.contains { $0["when"] as? [String] == ["night"] && $0["value"] as? Int == 2 })
+        #expect((catalog["modifier_types"] as? [[String: Any]])?.contains { $0["stacking"] as? String == "highest" } == true)
+        #expect((catalog["derived"] as? [[String: Any]])?.count == loaded.ruleset.derived.count)
+    }
+
     @Test func expansionExtendsAndOverridesCore() throws {
         let loaded = try PackLoader().load(paths: [Fixtures.nightMarket, Fixtures.core])  // order of files does not matter
         #expect(loaded.packs.map(\.id) == ["core", "night-market"])

@@ -58,6 +58,31 @@ import Testing
         expectDiagnostic(d, place("bad.xml", xml, line: 30, "<sttas"), "Element 'sttas': This element is not expected.")
     }
 
+    @Test func schemaErrorsAfterAnUnexpectedElementAreStillFound() {
+        // libxml2 stops checking a parent's children at the first unexpected one; the loader
+        // looks past it, and does not blame the siblings for the missing element.
+        let xml = Fixtures.pack("s", """
+          <title>S</title>
+          <stats>
+            <statt id="a"><name>A</name></statt>
+            <stat id="b"><name>B</name><wrong/></stat>
+            <stat id="c" bogus="1"><name>C</name></stat>
+          </stats>
+          <bogus/>
+        """)
+        let d = Fixtures.diagnostics([("s.xml", xml)])
+        expectDiagnostic(d, place("s.xml", xml, line: 5, "<statt"), "Element 'statt': This element is not expected. Expected is ( stat ). Did you mean 'stat'?")
+        expectDiagnostic(d, place("s.xml", xml, line: 6, "<wrong"), "Element 'wrong': This element is not expected.")
+        expectDiagnostic(d, place("s.xml", xml, line: 7, "bogus=\"", value: true), "The attribute 'bogus' is not allowed.")
+        expectDiagnostic(d, place("s.xml", xml, line: 9, "<bogus"), "Element 'bogus': This element is not expected.")
+        #expect(d.count == 4, "\(d)")
+
+        let misspeltTitle = Fixtures.pack("t", "  <titel>T</titel>\n  <stats><stat id=\"a\"><name>A</name></stat></stats>")
+        let t = Fixtures.diagnostics([("t.xml", misspeltTitle)])
+        expectDiagnostic(t, place("t.xml", misspeltTitle, line: 3, "<titel"), "Did you mean 'title'?")
+        #expect(t.count == 1, "\(t)")
+    }
+
     @Test func malformedXMLReportsLineAndColumn() {
         let d = Fixtures.diagnostics([("broken.xml", Fixtures.pack("b", "  <title>T</title>\n  <stats><stat id=\"a\"></stats>"))])
         #expect(d.contains { $0.path == "broken.xml" && $0.line == 4 && $0.severity == .error && $0.message.contains("mismatch") }, "\(d)")
@@ -111,6 +136,21 @@ import Testing
         expectDiagnostic(d, place("b.xml", xml, line: 7, "<band"), "band 'mid' needs 'from'")
         expectDiagnostic(d, place("b.xml", xml, line: 9, "from=\"", value: true), "band 'top' starts at 5, which is not above the band before it (5)")
         expectDiagnostic(d, place("b.xml", xml, line: 10, "<band"), "band 'top' appears twice")
+
+        // The first band starts at the lowest margin, so a second band cannot start there too.
+        let lowest = Fixtures.pack("l", """
+          <title>L</title>
+          <checks>
+            <check id="c">
+              <band id="low"/>
+              <band id="high" from="-9223372036854775808"/>
+            </check>
+          </checks>
+        """)
+        let l = Fixtures.diagnostics([("l.xml", lowest)])
+        expectDiagnostic(l, place("l.xml", lowest, line: 7, "from=\"", value: true),
+                         "band 'high' starts at -9223372036854775808, which is not above the band before it (-9223372036854775808)")
+        #expect(l.count == 1, "\(l)")
     }
 
     @Test func hyphenatedIdsInFormulasNeedBraces() throws {

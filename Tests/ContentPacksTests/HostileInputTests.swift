@@ -113,6 +113,12 @@ import Testing
         refuse(Array(repeating: UInt8(ascii: " "), count: 101), "the limit maxFileSize is 100", limits: limits)
     }
 
+    @Test func manyAttributesOnOneElement() {
+        // libxml2 checks attributes for duplicates pairwise: 100,000 of them would take minutes.
+        let attributes = (0..<100_000).map { " a\($0)=\"1\"" }.joined()
+        refuse(Array("<pack\(attributes)/>".utf8), "more than 64 attributes on one element; the limit maxAttributes is 64", line: 1)
+    }
+
     @Test func longFormulasHitTheExpressionLimit() {
         let formula = String(repeating: "1+", count: 5000) + "1"
         let xml = Fixtures.pack("f", "  <title>F</title>\n  <derived><value id=\"v\" formula=\"\(formula)\"/></derived>")
@@ -126,6 +132,57 @@ import Testing
             _ = try PackLoader().load(paths: ["/nonexistent/pack.xml"])
         } catch {
             #expect(error.code == .io)
+        }
+    }
+
+    /// A folder to work in, removed afterwards.
+    func withFolder(_ body: (String) throws -> Void) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rfl-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try body(folder)
+    }
+
+    @Test func namedPipesAreNotRead() throws {
+        try withFolder { folder in
+            try Fixtures.pack("p", Fixtures.title()).write(toFile: folder + "/p.xml", atomically: true, encoding: .utf8)
+            #expect(mkfifo(folder + "/pipe.xml", 0o600) == 0)
+            // In a folder, the pipe is skipped: the pack next to it loads.
+            let loaded = try PackLoader().load(paths: [folder])
+            #expect(loaded.packs.map(\.id) == ["p"])
+            // Named on its own, it is refused, without waiting for a writer.
+            let diagnostics = PackLoader().validate(paths: [folder + "/pipe.xml"])
+            #expect(diagnostics.map(\.message) == ["cannot read '\(folder)/pipe.xml': not a regular file"])
+        }
+    }
+
+    @Test func symbolicLinkLoopsAreFollowedOnce() throws {
+        try withFolder { folder in
+            try FileManager.default.createDirectory(atPath: folder + "/a/b", withIntermediateDirectories: true)
+            try Fixtures.pack("p", Fixtures.title()).write(toFile: folder + "/a/b/p.xml", atomically: true, encoding: .utf8)
+            try FileManager.default.createSymbolicLink(atPath: folder + "/a/b/up", withDestinationPath: folder + "/a")
+            try FileManager.default.createSymbolicLink(atPath: folder + "/a/self", withDestinationPath: ".")
+            let loaded = try PackLoader().load(paths: [folder])
+            #expect(loaded.packs.map(\.id) == ["p"])
+        }
+    }
+
+    @Test func aPackOnOneLongLineStillGetsColumns() throws {
+        // 20,000 unknown references on a single line: every diagnostic has its exact column,
+        // and finding them does not rescan the line from its start each time.
+        let count = 20_000
+        let refs = (0..<count).map { "<modifier target=\"nowhere\(String(repeating: "x", count: $0 % 7))\" value=\"1\"/>" }
+        let body = "<title>T</title><items><item id=\"i\"><name>I</name>" + refs.joined() + "</item></items>"
+        let xml = "<?xml version=\"1.0\"?><pack xmlns=\"urn:roll-for-language:pack:1\" id=\"p\" version=\"1.0.0\">" + body + "</pack>"
+        let diagnostics = PackLoader().validate(sources: [("line.xml", Array(xml.utf8))])
+        let unknown = diagnostics.filter { $0.message.contains("nowhere") }
+        #expect(!unknown.isEmpty)
+        for diagnostic in unknown.prefix(50) + unknown.suffix(50) {
+            #expect(diagnostic.line == 1)
+            let utf8 = Array(xml.utf8)
+            let column = diagnostic.column
+            // The column points at the reference's value (ASCII, so columns are bytes).
+            #expect(String(decoding: utf8[(column - 1)...].prefix(7), as: UTF8.self) == "nowhere", "\(diagnostic)")
         }
     }
 }

@@ -75,10 +75,26 @@ extension Composer {
 
     // MARK: - References
 
+    /// What kind of entity a reference may name.
+    enum Acceptance: Hashable {
+        case any
+        /// A stat, skill or derived value: not a check.
+        case value
+        case check
+
+        func accepts(_ kind: EntityKind) -> Bool {
+            switch self {
+            case .any: true
+            case .value: kind != .check
+            case .check: kind == .check
+            }
+        }
+    }
+
     /// Resolves a reference written in pack `scope`: an unqualified id means that pack's own
     /// entity; `pack:id` an entity of that pack, which must be the pack itself or a dependency.
     mutating func reference(
-        _ reference: String, scope: Int, namespace: EntityKind.Namespace, accept: (EntityKind) -> Bool, what: String,
+        _ reference: String, scope: Int, namespace: EntityKind.Namespace, accept: Acceptance, what: String,
         file: XMLFile, at location: Location
     ) -> String? {
         let qualified: String
@@ -95,47 +111,56 @@ extension Composer {
         } else {
             qualified = "\(documents[scope].id):\(reference)"
         }
-        if let entity = tables[namespace]?[qualified], accept(entity.kind) { return qualified }
+        if let kind = tables[namespace]?[qualified]?.kind, accept.accepts(kind) { return qualified }
+        var message = "unknown \(what) '\(reference)'"
+        if let kind = tables[namespace]?[qualified]?.kind {
+            message = "'\(reference)' is a \(kind.noun), not a \(what)"
+        }
+        // Suggestions compare against every visible id: a pack with thousands of mistakes gets
+        // them for its first ones only, so that it still loads in bounded time.
         guard suggestionBudget > 0 else {
-            error(file, location, "unknown-reference", "unknown \(what) '\(reference)'")
+            error(file, location, "unknown-reference", message)
             return nil
         }
         suggestionBudget -= 1
-        // Suggest: this pack's ids unqualified, its dependencies' qualified.
+        let visible = visibleIds(scope: scope, namespace: namespace, accept: accept)
+        if !reference.contains(":"), let match = visible.first(where: { $0.hasSuffix(":" + reference) }) {
+            message += "; ids of other packs are written pack:id: did you mean '\(match)'?"
+        } else if let match = invisible(reference, scope: scope, namespace: namespace, accept: accept), let colon = match.firstIndex(of: ":") {
+            message += "; pack '\(match[..<colon])' declares '\(match)', but this pack does not require it"
+        } else if let match = Ruleset.closest(reference, visible) {
+            message += "; did you mean '\(match)'?"
+        }
+        error(file, location, "unknown-reference", message)
+        return nil
+    }
+
+    /// The ids pack `scope` can reference in a namespace: its own unqualified, its dependencies'
+    /// qualified. Computed once per pack, namespace and kind.
+    private mutating func visibleIds(scope: Int, namespace: EntityKind.Namespace, accept: Acceptance) -> [String] {
+        let key = VisibleKey(scope: scope, namespace: namespace, accept: accept)
+        if let cached = visibleCache[key] { return cached }
         let own = documents[scope].id + ":"
         var visible: [String] = []
         for id in declared[namespace] ?? [] {
-            guard let entity = tables[namespace]?[id], accept(entity.kind) else { continue }
+            guard let kind = tables[namespace]?[id]?.kind, accept.accepts(kind) else { continue }
             if id.hasPrefix(own) {
                 visible.append(String(id.dropFirst(own.count)))
             } else if let colon = id.firstIndex(of: ":"), let pack = byId[String(id[..<colon])], closure[scope].contains(pack) {
                 visible.append(id)
             }
         }
-        var message = "unknown \(what) '\(reference)'"
-        if tables[namespace]?[qualified] != nil, let entity = tables[namespace]?[qualified] {
-            message = "'\(reference)' is a \(entity.kind.noun), not a \(what)"
+        visibleCache[key] = visible
+        return visible
+    }
+
+    /// An entity with this short id in a pack that `scope` does not require, if any.
+    private func invisible(_ reference: String, scope: Int, namespace: EntityKind.Namespace, accept: Acceptance) -> String? {
+        guard !reference.contains(":") else { return nil }
+        for (pack, document) in documents.enumerated() where pack != scope && !closure[scope].contains(pack) {
+            let id = "\(document.id):\(reference)"
+            if let kind = tables[namespace]?[id]?.kind, accept.accepts(kind) { return id }
         }
-        let elsewhere = (declared[namespace] ?? []).filter { id in
-            guard let entity = tables[namespace]?[id], accept(entity.kind), !visible.contains(id), !id.hasPrefix(own) else { return false }
-            return id.hasSuffix(":" + reference) || id == reference
-        }
-        if !reference.contains(":"), let match = visible.first(where: { $0.hasSuffix(":" + reference) }) {
-            message += "; ids of other packs are written pack:id: did you mean '\(match)'?"
-        } else if let match = elsewhere.first, let colon = match.firstIndex(of: ":") {
-            message += "; pack '\(match[..<colon])' declares '\(match)', but this pack does not require it"
-        } else if let match = Ruleset.closest(reference, visible) {
-            message += "; did you mean '\(match)'?"
-        } else {
-            // A typo of another pack's id written without its prefix: compare the short forms.
-            let short = reference.split(separator: ":").last.map(String.init) ?? reference
-            let forms = visible.filter { $0.contains(":") }
-            if let match = Ruleset.closest(short, forms.map { String($0.split(separator: ":").last ?? "") }),
-               let full = forms.first(where: { $0.hasSuffix(":" + match) }) {
-                message += "; did you mean '\(full)'?"
-            }
-        }
-        error(file, location, "unknown-reference", message)
         return nil
     }
 
@@ -210,7 +235,7 @@ extension Composer {
                     continue
                 }
             }
-            guard let qualified = reference(span.id, scope: scope, namespace: .values, accept: { $0 != .check }, what: "stat, skill or derived value",
+            guard let qualified = reference(span.id, scope: scope, namespace: .values, accept: .value, what: "stat, skill or derived value",
                                             file: file, at: at(column)) else {
                 failed = true
                 continue
@@ -227,7 +252,7 @@ extension Composer {
         guard let dice = resolveFormula(entity, attribute: "dice", deterministic: false, fallback: "1d20", reads: &reads) else { return nil }
         var adds: [String] = []
         for piece in entity.adds {
-            if let id = reference(piece.value, scope: piece.scope, namespace: .values, accept: { $0 != .check }, what: "stat, skill or derived value",
+            if let id = reference(piece.value, scope: piece.scope, namespace: .values, accept: .value, what: "stat, skill or derived value",
                                   file: piece.file, at: piece.file.location(of: "adds", in: piece.element)) {
                 adds.append(id)
             } else {
@@ -251,7 +276,10 @@ extension Composer {
                     error(explicit.file, explicit.file.location(of: "from", in: band.element), "bands",
                           "the first band takes every margin below the next one and has no 'from'")
                     failed = true
-                } else if position > 0 {
+                } else if position == 0 {
+                    // The first band starts at the lowest margin there is.
+                    previous = Int64.min
+                } else {
                     guard let from = band.from else {
                         error(explicit.file, location, "bands", "band '\(band.id)' needs 'from', the margin it starts at")
                         failed = true
@@ -301,12 +329,12 @@ extension Composer {
         let modifier = piece.value
         let grants: Bool = if case .add = modifier.effect { false } else { true }
         let target = reference(modifier.target, scope: piece.scope, namespace: .values,
-                               accept: { grants ? $0 == .check : true },
+                               accept: grants ? .check : .any,
                                what: grants ? "check (advantage and disadvantage apply to checks)" : "stat, skill, derived value or check",
                                file: piece.file, at: piece.file.location(of: "target", in: modifier.element))
         var type: String?
         if let written = modifier.type {
-            guard let resolved = reference(written, scope: piece.scope, namespace: .modifierTypes, accept: { _ in true }, what: "modifier type",
+            guard let resolved = reference(written, scope: piece.scope, namespace: .modifierTypes, accept: .any, what: "modifier type",
                                            file: piece.file, at: piece.file.location(of: "type", in: modifier.element)) else { return nil }
             type = resolved
         }
@@ -314,36 +342,21 @@ extension Composer {
         return Ruleset.Modifier(target: target, effect: modifier.effect, type: type, when: modifier.when, duration: modifier.duration)
     }
 
-    /// Cycles among derived values, each named once, at the formula of its first member.
+    /// A cycle among derived values, named at the formula of its first member. (One is reported:
+    /// fixing it may reveal another.)
     private mutating func checkCycles(_ reads: [String: (reads: [String], entity: MergedEntity)]) {
-        var state: [String: UInt8] = [:]
-        var path: [String] = []
-        var reported = Set<String>()
-        func visit(_ id: String) {
-            guard let node = reads[id] else { return }
-            if state[id] == 2 { return }
-            if state[id] == 1 {
-                let start = path.firstIndex(of: id) ?? 0
-                let members = Array(path[start...])
-                let key = members.sorted().joined(separator: ",")
-                if !reported.contains(key) {
-                    reported.insert(key)
-                    let cycle = (members + [id]).joined(separator: " -> ")
-                    let entity = node.entity
-                    let place = entity.attributes["formula"]
-                    error(place?.file ?? entity.file, place.map { $0.file.location(of: "formula", in: $0.element) } ?? entity.declaration, "cycle",
-                          "derived values form a cycle: \(cycle)")
-                }
-                return
-            }
-            state[id] = 1
-            path.append(id)
-            for next in node.reads { visit(next) }
-            path.removeLast()
-            state[id] = 2
-        }
-        for id in reads.keys.sorted() { visit(id) }
+        let ids = reads.keys.sorted()
+        var index: [String: Int] = [:]
+        for (position, id) in ids.enumerated() { index[id] = position }
+        let edges = ids.map { id in (reads[id]?.reads ?? []).compactMap { index[$0] } }
+        guard let cycle = Graph.depthFirst(count: ids.count, edges: { edges[$0] }, finished: { _ in }),
+              let first = cycle.first, let node = reads[ids[first]] else { return }
+        let entity = node.entity
+        let place = entity.attributes["formula"]
+        error(place?.file ?? entity.file, place.map { $0.file.location(of: "formula", in: $0.element) } ?? entity.declaration, "cycle",
+              "derived values form a cycle: \(cycle.map { ids[$0] }.joined(separator: " -> "))")
     }
+
 }
 
 /// Names of the preset bands in the languages the game ships.

@@ -18,7 +18,14 @@ struct Composer {
     var declared: [EntityKind.Namespace: [String]] = [:]
     /// How many more unknown references get a "did you mean" (each compares against every
     /// visible id): a pack with thousands of mistakes still loads in bounded time.
-    var suggestionBudget = 200
+    var suggestionBudget = 50
+    var visibleCache: [VisibleKey: [String]] = [:]
+
+    struct VisibleKey: Hashable {
+        var scope: Int
+        var namespace: EntityKind.Namespace
+        var accept: Acceptance
+    }
 
     init(_ documents: [PackDocument], limits: PackLimits) {
         self.documents = documents

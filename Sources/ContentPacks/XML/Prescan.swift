@@ -104,6 +104,9 @@ struct Prescan {
                         continue
                     }
                     attributes.append(Attribute(name: attributeName, valueOffset: position + 1))
+                    guard attributes.count <= limits.maxAttributes else {
+                        throw fail(nameStart, "limit", "more than \(limits.maxAttributes) attributes on one element; the limit maxAttributes is \(limits.maxAttributes)", engine: .limit)
+                    }
                     guard let end = bytes[(position + 1)...].firstIndex(of: quote) else { return }
                     position = end + 1
                 }

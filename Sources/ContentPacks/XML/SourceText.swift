@@ -3,12 +3,28 @@
 struct SourceText {
     let bytes: [UInt8]
     let lineStarts: [Int]
+    /// The column at every `blockSize`-th byte, so that finding a column on a very long line
+    /// (a pack written on one line) costs at most one block, not the line.
+    private let blockColumns: [Int]
+    private static let blockSize = 1024
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
         var starts = [0]
-        for (index, byte) in bytes.enumerated() where byte == 0x0A { starts.append(index + 1) }
+        var columns: [Int] = []
+        columns.reserveCapacity(bytes.count / Self.blockSize + 1)
+        var column = 1
+        for (index, byte) in bytes.enumerated() {
+            if index % Self.blockSize == 0 { columns.append(column) }
+            if byte == 0x0A {
+                starts.append(index + 1)
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
         lineStarts = starts
+        blockColumns = columns
     }
 
     func location(of offset: Int) -> Location {
@@ -22,6 +38,11 @@ struct SourceText {
         }
         var column = 1
         var index = lineStarts[low]
+        let block = clamped / Self.blockSize
+        if block * Self.blockSize > index, block < blockColumns.count {
+            index = block * Self.blockSize
+            column = blockColumns[block]
+        }
         while index < clamped {
             if bytes[index] & 0xC0 != 0x80 { column += 1 }
             index += 1
