@@ -89,7 +89,7 @@ typedef struct rfl_limits {
     int64_t max_explosions;        /**< Explosions one die may chain (default 100). */
     int64_t max_rerolls;           /**< Rerolls of one draw (default 100). */
     int64_t max_group_size;        /**< Items in one group (default 100). */
-    int64_t max_odds_work;         /**< Elementary steps of one odds computation (default 400000000). */
+    int64_t max_odds_work;         /**< Elementary steps of one odds computation (default 100000000). */
     int64_t max_odds_support;      /**< Values one distribution may span (default 10000000). */
 } rfl_limits;
 
@@ -175,6 +175,12 @@ rfl_status rfl_expr_roll_json(const rfl_expr *expr, rfl_rng *rng, char **json);
  */
 rfl_status rfl_expr_odds_json(const rfl_expr *expr, char **json);
 
+/** As rfl_expr_roll_json, with values for the @stat references as in rfl_expr_roll_with_stats. */
+rfl_status rfl_expr_roll_json_with_stats(const rfl_expr *expr, const int64_t *values, size_t count, rfl_rng *rng, char **json);
+
+/** As rfl_expr_odds_json, with values for the @stat references as in rfl_expr_roll_with_stats. */
+rfl_status rfl_expr_odds_json_with_stats(const rfl_expr *expr, const int64_t *values, size_t count, char **json);
+
 /** The probability that the expression reaches `target` (rolls target or more). */
 rfl_status rfl_expr_odds_at_least(const rfl_expr *expr, int64_t target, double *probability);
 
@@ -219,6 +225,16 @@ rfl_status rfl_ruleset_validate_json(const char *const *paths, size_t count, cha
  */
 rfl_status rfl_ruleset_name(const rfl_ruleset *ruleset, const char *id, const char *language, char **name);
 
+/**
+ * Everything the loaded packs define, with names and descriptions in `language`, as JSON:
+ * {"language":…,"packs":[{"id","version","title"}],"stats":[{"id","name","description",
+ * "default","minimum","maximum"}],"skills":[…],"derived":[{…,"formula"}],
+ * "modifier_types":[{…,"stacking"}],"checks":[{…,"dice","adds","tags","bands":[{"id","name",
+ * "from"}]}],"sources":[{…,"kind","modifiers":[{"target","value"|"effect","type","when",
+ * "duration"}]}]} (docs/packs.md). Ids are full ("core:speaking"). Free *json with rfl_free().
+ */
+rfl_status rfl_ruleset_catalog_json(const rfl_ruleset *ruleset, const char *language, char **json);
+
 /** Frees a ruleset. Accepts NULL. Characters made from it keep what they need alive. */
 void rfl_ruleset_free(rfl_ruleset *ruleset);
 
@@ -246,6 +262,12 @@ rfl_status rfl_character_get(const rfl_character *ch, const char *id, int64_t *v
 
 /** Applies an item, condition, feat or other source; applying it again renews it. */
 rfl_status rfl_character_apply(rfl_character *ch, const char *source_id);
+
+/**
+ * Applies a source for `rounds` rounds (1 or more): every modifier it brings lasts that long,
+ * whatever duration the pack gives it. RFL_MISUSE for rounds below 1.
+ */
+rfl_status rfl_character_apply_for(rfl_character *ch, const char *source_id, int rounds);
 
 /** Removes what a source brought. RFL_NOTFOUND when it is not applied. */
 rfl_status rfl_character_remove(rfl_character *ch, const char *source_id);
@@ -281,6 +303,46 @@ rfl_status rfl_check_json(const rfl_character *ch, const char *check_id, int64_t
  * Free *json with rfl_free().
  */
 rfl_status rfl_check_odds_json(const rfl_character *ch, const char *check_id, int64_t dc, int advantage, char **json);
+
+/** The current version of rfl_check_options. */
+#define RFL_CHECK_OPTIONS_VERSION 1
+
+/**
+ * How to roll a check, for the rfl_check_ex functions. Initialise it with RFL_CHECK_OPTIONS_INIT
+ * or rfl_check_options_init() and then set what you need; a NULL options pointer means all
+ * defaults. New fields are added only at the end, with a new version.
+ */
+typedef struct rfl_check_options {
+    unsigned int version;                 /**< RFL_CHECK_OPTIONS_VERSION. */
+    int advantage;                        /**< > 0 advantage, < 0 disadvantage, 0 neither. */
+    const char *const *tags;              /**< Tags of the situation ("market", "night"), added to the check's own. */
+    size_t tag_count;                     /**< Entries in tags (at most 1024). */
+    const rfl_character *opponent;        /**< Not NULL: an opposed check against this character; dc is then ignored. */
+    const char *opponent_check_id;        /**< The opponent's check; NULL for the same check. */
+    int opponent_advantage;               /**< The opponent's advantage, as `advantage`. */
+} rfl_check_options;
+
+/** Default check options: no advantage, no tags, against the difficulty. */
+#define RFL_CHECK_OPTIONS_INIT { RFL_CHECK_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL, 0 }
+
+/** Sets *options to the defaults of `version` (pass RFL_CHECK_OPTIONS_VERSION). */
+rfl_status rfl_check_options_init(rfl_check_options *options, unsigned int version);
+
+/**
+ * rfl_check with options: situation tags (which switch on modifiers conditional on them), and
+ * opposed checks, where this character rolls first, then the opponent, and the margin is this
+ * total minus the opponent's (a tie is 0). `options` may be NULL.
+ */
+rfl_status rfl_check_ex(const rfl_character *ch, const char *check_id, int64_t dc, const rfl_check_options *options,
+                        rfl_rng *rng, int64_t *total, int *outcome);
+
+/** rfl_check_json with options; an opposed check's JSON has the opponent's roll under "opponent". */
+rfl_status rfl_check_ex_json(const rfl_character *ch, const char *check_id, int64_t dc, const rfl_check_options *options,
+                             rfl_rng *rng, char **json);
+
+/** rfl_check_odds_json with options: exact odds with tags, and of opposed checks ("dc" is then null). */
+rfl_status rfl_check_ex_odds_json(const rfl_character *ch, const char *check_id, int64_t dc, const rfl_check_options *options,
+                                  char **json);
 
 /** Frees a character. Accepts NULL. */
 void rfl_character_free(rfl_character *ch);

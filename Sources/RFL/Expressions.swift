@@ -41,8 +41,7 @@ public func rfl_expr_roll_with_stats(_ expr: OpaquePointer?, _ values: UnsafePoi
         let expression = try Handles.open(expr, ExprHandle.self, "expr")
         let generator = try Handles.open(rng, RNGHandle.self, "rng")
         let target = try output(total, "total")
-        guard count == 0 || values != nil else { throw EngineError(.misuse, "values is NULL with count \(count)") }
-        let list = values.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
+        let list = try statValues(values, count)
         target.pointee = try expression.pointee.value.takeUnretainedValue().expression.roll(using: &generator.pointee.value, statValues: list)
     }
 }
@@ -64,6 +63,37 @@ public func rfl_expr_odds_json(_ expr: OpaquePointer?, _ json: UnsafeMutablePoin
         let target = try output(json, "json")
         try handOut(try expression.odds().json(expression: expression.source), to: target)
     }
+}
+
+@_cdecl("rfl_expr_roll_json_with_stats")
+public func rfl_expr_roll_json_with_stats(_ expr: OpaquePointer?, _ values: UnsafePointer<Int64>?, _ count: Int, _ rng: OpaquePointer?,
+                                          _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded { () throws(EngineError) in
+        let expression = try Handles.open(expr, ExprHandle.self, "expr")
+        let generator = try Handles.open(rng, RNGHandle.self, "rng")
+        let target = try output(json, "json")
+        let list = try statValues(values, count)
+        try handOut(try expression.pointee.value.takeUnretainedValue().expression.rollDetailed(using: &generator.pointee.value, statValues: list).json,
+                    to: target)
+    }
+}
+
+@_cdecl("rfl_expr_odds_json_with_stats")
+public func rfl_expr_odds_json_with_stats(_ expr: OpaquePointer?, _ values: UnsafePointer<Int64>?, _ count: Int,
+                                          _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded { () throws(EngineError) in
+        let expression = try Handles.open(expr, ExprHandle.self, "expr").pointee.value.takeUnretainedValue().expression
+        let target = try output(json, "json")
+        let list = try statValues(values, count)
+        try handOut(try expression.odds(statValues: list).json(expression: expression.source), to: target)
+    }
+}
+
+/// The values of an expression's stat references, in the order rfl_expr_stat_name gives them.
+private func statValues(_ values: UnsafePointer<Int64>?, _ count: Int) throws(EngineError) -> [Int64] {
+    guard count >= 0 else { throw EngineError(.misuse, "count is negative") }
+    guard count == 0 || values != nil else { throw EngineError(.misuse, "values is NULL with count \(count)") }
+    return values.map { Array(UnsafeBufferPointer(start: $0, count: count)) } ?? []
 }
 
 @_cdecl("rfl_expr_odds_at_least")

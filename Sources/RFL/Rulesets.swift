@@ -79,6 +79,17 @@ public func rfl_ruleset_name(_ ruleset: OpaquePointer?, _ id: UnsafePointer<CCha
     }
 }
 
+@_cdecl("rfl_ruleset_catalog_json")
+public func rfl_ruleset_catalog_json(_ ruleset: OpaquePointer?, _ language: UnsafePointer<CChar>?,
+                                     _ json: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded { () throws(EngineError) in
+        let loaded = try Handles.open(ruleset, RulesetHandle.self, "ruleset").pointee.value
+        let lang = try text(language, "language")
+        let target = try output(json, "json")
+        try handOut(loaded.catalogJSON(language: lang), to: target)
+    }
+}
+
 @_cdecl("rfl_ruleset_free")
 public func rfl_ruleset_free(_ ruleset: OpaquePointer?) {
     Handles.free(ruleset, RulesetHandle.self)

@@ -15,8 +15,8 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: "The check's id, such as persuade-merchant.")
     var check: String
 
-    @Option(help: "The difficulty to reach.")
-    var dc: Int64
+    @Option(help: "The difficulty to reach (or --against).")
+    var dc: Int64?
 
     @OptionGroup var character: CharacterOptions
 
@@ -29,18 +29,31 @@ struct CheckCommand: ParsableCommand {
     @Option(help: "Tags the situation adds to the check's own, such as night; repeatable.")
     var tag: [String] = []
 
+    @OptionGroup var opponent: OpponentOptions
+
     @Option(help: "Seed the generator with this unsigned 64-bit integer.")
     var seed: UInt64?
 
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        guard (dc == nil) != (opponent.file == nil) else { throw ValidationError("give --dc, or --against for an opposed check, not both or neither") }
+    }
+
     func run() throws {
         let loaded = try character.load()
         let sheet = try character.character(loaded)
         let seed = seed ?? RNG.systemSeed()
         var rng = RNG(seed: seed)
-        let result = try sheet.check(check, dc: dc, advantage: (advantage ? 1 : 0) - (disadvantage ? 1 : 0), tags: Set(tag), using: &rng)
+        let advantage = (advantage ? 1 : 0) - (disadvantage ? 1 : 0)
+        let result: CheckResult
+        if let other = try opponent.opponent(loaded) {
+            result = try sheet.check(check, against: other, opposingCheck: opponent.check, advantage: advantage,
+                                     opposingAdvantage: opponent.advantageValue, tags: Set(tag), using: &rng)
+        } else {
+            result = try sheet.check(check, dc: dc ?? 0, advantage: advantage, tags: Set(tag), using: &rng)
+        }
         if json {
             var writer = JSONWriter()
             writer.beginObject()
@@ -54,7 +67,10 @@ struct CheckCommand: ParsableCommand {
         }
         let lang = character.lang
         let name = loaded.name(of: result.check, language: lang) ?? result.check
-        print("\(name) (\(result.check)) against \(dc)" + (result.advantage == .none ? "" : ", \(result.advantage.rawValue)"))
+        let against = result.opponent.map { opposing in
+            "an opponent's \(loaded.name(of: opposing.result.check, language: lang) ?? opposing.result.check) (\(opposing.result.total))"
+        } ?? "\(result.dc.map(String.init) ?? "")"
+        print("\(name) (\(result.check)) against \(against)" + (result.advantage == .none ? "" : ", \(result.advantage.rawValue)"))
         for (index, roll) in result.rolls.enumerated() {
             let marker = result.rolls.count > 1 ? (index == result.keptRoll ? "  kept" : "  dropped") : ""
             print("  \(sheet.ruleset.check(result.check)?.dice ?? "dice"): \(roll.total)   \(DiceText.describe(roll.dice))\(marker)")

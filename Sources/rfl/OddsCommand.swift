@@ -26,7 +26,12 @@ struct OddsCommand: ParsableCommand {
     @Flag(help: "The check with disadvantage (with --check).")
     var disadvantage = false
 
+    @Option(help: "Tags the situation adds to the check's own, such as night; repeatable (with --check).")
+    var tag: [String] = []
+
     @OptionGroup var character: CharacterOptions
+
+    @OptionGroup var opponent: OpponentOptions
 
     @Option(name: .customLong("at-least"), help: "Also give the probability of reaching this value.")
     var atLeast: Int64?
@@ -36,13 +41,20 @@ struct OddsCommand: ParsableCommand {
 
     func validate() throws {
         guard (expression == nil) != (check == nil) else { throw ValidationError("give a dice expression or --check ID, not both or neither") }
-        if check != nil && dc == nil { throw ValidationError("--check needs --dc") }
-        if check == nil && dc != nil { throw ValidationError("--dc goes with --check") }
+        if check != nil && (dc == nil) == (opponent.file == nil) { throw ValidationError("--check needs --dc, or --against for an opposed check, not both") }
+        if check == nil {
+            let needsCheck = [("--dc", dc != nil), ("--advantage", advantage), ("--disadvantage", disadvantage), ("--apply", !character.sources.isEmpty),
+                              ("--character", character.characterFile != nil), ("--packs", !character.packs.isEmpty), ("--tag", !tag.isEmpty),
+                              ("--against", opponent.file != nil)]
+            if let (name, _) = needsCheck.first(where: { $0.1 }) { throw ValidationError("\(name) goes with --check") }
+        } else if atLeast != nil {
+            throw ValidationError("--at-least goes with a dice expression, not --check")
+        }
     }
 
     func run() throws {
-        if let check, let dc {
-            try runCheck(check, dc: dc)
+        if let check {
+            try runCheck(check)
             return
         }
         guard let expression else { return }
@@ -60,16 +72,24 @@ struct OddsCommand: ParsableCommand {
 }
 
 extension OddsCommand {
-    func runCheck(_ id: String, dc: Int64) throws {
+    func runCheck(_ id: String) throws {
         let loaded = try character.load()
         let sheet = try character.character(loaded)
-        let odds = try sheet.checkOdds(id, dc: dc, advantage: (advantage ? 1 : 0) - (disadvantage ? 1 : 0))
+        let advantage = (advantage ? 1 : 0) - (disadvantage ? 1 : 0)
+        let odds: CheckOdds
+        if let other = try opponent.opponent(loaded) {
+            odds = try sheet.checkOdds(id, against: other, opposingCheck: opponent.check, advantage: advantage,
+                                       opposingAdvantage: opponent.advantageValue, tags: Set(tag))
+        } else {
+            odds = try sheet.checkOdds(id, dc: dc ?? 0, advantage: advantage, tags: Set(tag))
+        }
         if json {
             print(odds.json)
             return
         }
         let lang = character.lang
-        print("\(loaded.name(of: odds.check, language: lang) ?? odds.check) (\(odds.check)) against \(dc)" + (odds.advantage == .none ? "" : ", \(odds.advantage.rawValue)"))
+        let against = odds.dc.map(String.init) ?? "an opponent" + (opponent.check.map { "'s \(loaded.name(of: $0, language: lang) ?? $0)" } ?? "")
+        print("\(loaded.name(of: odds.check, language: lang) ?? odds.check) (\(odds.check)) against \(against)" + (odds.advantage == .none ? "" : ", \(odds.advantage.rawValue)"))
         let labels = odds.bands.map { loaded.bandName(check: odds.check, band: $0.id, language: lang) ?? $0.id }
         let width = labels.map(\.count).max() ?? 1
         let top = odds.bands.map(\.probability).max() ?? 1
@@ -78,7 +98,7 @@ extension OddsCommand {
             let bar = String(repeating: "█", count: top > 0 ? Int((band.probability / top * 40).rounded()) : 0)
             print("  \(label)\(String(repeating: " ", count: width - label.count))  \(String(repeating: " ", count: max(0, 8 - share.count)))\(share)  \(bar)")
         }
-        print("  reaching \(dc): \(Histogram.percent(odds.reach))   mean total \(Histogram.fixed(odds.total.mean, 2))")
+        print("  reaching \(odds.dc.map(String.init) ?? "the opponent"): \(Histogram.percent(odds.reach))   mean total \(Histogram.fixed(odds.total.mean, 2))")
     }
 }
 
@@ -91,13 +111,15 @@ enum Histogram {
         }
         var rows = distribution.outcomes
         // Long distributions are shown in buckets of equal width.
-        var bucket: Int64 = 1
+        // Offsets from the minimum are unsigned: a distribution may span all 64 bits.
+        var bucket: UInt64 = 1
         if rows.count > maxRows {
-            let span = distribution.maximum - distribution.minimum + 1
-            bucket = (span + Int64(maxRows) - 1) / Int64(maxRows)
+            let span = UInt64(bitPattern: distribution.maximum &- distribution.minimum)
+            bucket = span / UInt64(maxRows) + 1
             var merged: [(value: Int64, probability: Double)] = []
             for row in rows {
-                let start = distribution.minimum + (row.value - distribution.minimum) / bucket * bucket
+                let offset = UInt64(bitPattern: row.value &- distribution.minimum)
+                let start = distribution.minimum &+ Int64(bitPattern: offset / bucket * bucket)
                 if let last = merged.last, last.value == start {
                     merged[merged.count - 1].probability += row.probability
                 } else {
@@ -107,7 +129,11 @@ enum Histogram {
             rows = merged
         }
         let top = rows.map(\.probability).max() ?? 1
-        let labels = rows.map { bucket == 1 ? "\($0.value)" : "\($0.value)..\($0.value + bucket - 1)" }
+        let labels = rows.map { row in
+            guard bucket > 1 else { return "\(row.value)" }
+            let room = UInt64(bitPattern: distribution.maximum &- row.value)
+            return "\(row.value)..\(row.value &+ Int64(bitPattern: min(bucket - 1, room)))"
+        }
         let labelWidth = labels.map(\.count).max() ?? 1
         let eighths = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"]
         for (row, label) in zip(rows, labels) {

@@ -6,8 +6,33 @@ struct PackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pack",
         abstract: "Inspect content packs.",
-        subcommands: [PackInfoCommand.self]
+        subcommands: [PackInfoCommand.self, PackCatalogCommand.self]
     )
+}
+
+struct PackCatalogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "catalog",
+        abstract: "Print, as JSON, everything a set of packs defines once composed, with names in one language.",
+        discussion: "The same JSON as rfl_ruleset_catalog_json in the C API; its shape is in docs/packs.md."
+    )
+
+    @Option(name: .customLong("packs"), help: ArgumentHelp("A pack file or folder; repeatable (default: rulesets).", valueName: "path"))
+    var packs: [String] = []
+
+    @Option(help: "Language for names and descriptions, such as es or fr-CA.")
+    var lang = "en"
+
+    func run() throws {
+        let loaded: LoadedRuleset
+        do {
+            loaded = try PackLoader().load(paths: packs.isEmpty ? ["rulesets"] : packs)
+        } catch {
+            for diagnostic in error.diagnostics { print(diagnostic) }
+            throw ExitCode(1)
+        }
+        print(loaded.catalogJSON(language: lang))
+    }
 }
 
 struct PackInfoCommand: ParsableCommand {

@@ -29,33 +29,38 @@ struct RollCommand: ParsableCommand {
 
     func validate() throws {
         guard (1...100_000).contains(count) else { throw ValidationError("--count must be between 1 and 100000") }
+        _ = try parseStats(stats)
     }
 
+    /// Each roll is printed as soon as it is made, so that many rolls of a large pool never sit
+    /// in memory together. Should a roll fail part way (a division by zero), what was printed
+    /// stays, the error goes to standard error and the exit status is not 0.
     func run() throws {
         let compiled = try DiceExpression(expression)
         let values = try parseStats(stats)
         let seed = seed ?? RNG.systemSeed()
         var rng = RNG(seed: seed)
-        var rolls: [Roll] = []
-        rolls.reserveCapacity(count)
-        for _ in 0..<count {
-            rolls.append(try compiled.rollDetailed(using: &rng, stats: values))
-        }
         if json {
+            // The seed also as a string: JavaScript's numbers lose integers above 2^53.
             var writer = JSONWriter()
             writer.beginObject()
             writer.field("expression", expression)
             writer.key("seed")
             writer.value(seed)
+            writer.field("seed_string", String(seed))
             writer.key("rolls")
             writer.beginArray()
-            for roll in rolls { roll.write(to: &writer) }
-            writer.endArray()
-            writer.endObject()
-            print(writer.output)
+            print(writer.output, terminator: "")
+            for index in 0..<count {
+                var item = JSONWriter()
+                try compiled.rollDetailed(using: &rng, stats: values).write(to: &item)
+                print(index == 0 ? item.output : "," + item.output, terminator: "")
+            }
+            print("]}")
             return
         }
-        for roll in rolls {
+        for _ in 0..<count {
+            let roll = try compiled.rollDetailed(using: &rng, stats: values)
             print("\(expression) = \(roll.total)" + (roll.dice.isEmpty ? "" : "   " + DiceText.describe(roll.dice)))
         }
         print("seed \(seed)")
@@ -70,7 +75,8 @@ func parseStats(_ options: [String]) throws -> [String: Int64] {
         guard parts.count == 2, !parts[0].isEmpty, let value = Int64(parts[1].trimmingPrefix("+")) else {
             throw ValidationError("--stat takes id=value with an integer value, not '\(option)'")
         }
-        values[String(parts[0].trimmingPrefix("@"))] = value
+        let id = String(parts[0].trimmingPrefix("@"))
+        guard values.updateValue(value, forKey: id) == nil else { throw ValidationError("--stat gives '\(id)' twice") }
     }
     return values
 }

@@ -185,6 +185,18 @@ static void test_expressions(void) {
     CHECK_STATUS(rfl_expr_roll_with_stats(expr, values, 1, rng, &total), RFL_MISUSE);
     CHECK_STATUS(rfl_expr_roll_with_stats(expr, NULL, 2, rng, &total), RFL_MISUSE);
     CHECK_STATUS(rfl_expr_odds_json(expr, &json), RFL_NOTFOUND);
+    reseed(&rng, 42);
+    CHECK_OK(rfl_expr_roll_json_with_stats(expr, values, 2, rng, &json));
+    CHECK(json != NULL && strncmp(json, "{\"total\":9,", 11) == 0);
+    rfl_free(json);
+    CHECK_OK(rfl_expr_odds_json_with_stats(expr, values, 2, &json));
+    CHECK(json != NULL && strstr(json, "\"min\":8,\"max\":27") != NULL);
+    rfl_free(json);
+    CHECK_STATUS(rfl_expr_odds_json_with_stats(expr, values, 1, &json), RFL_MISUSE);
+    CHECK_STATUS(rfl_expr_odds_json_with_stats(expr, NULL, 2, &json), RFL_MISUSE);
+    CHECK_STATUS(rfl_expr_odds_json_with_stats(expr, values, 2, NULL), RFL_MISUSE);
+    CHECK_STATUS(rfl_expr_roll_json_with_stats(expr, values, 2, NULL, &json), RFL_MISUSE);
+    CHECK_STATUS(rfl_expr_roll_json_with_stats(NULL, values, 2, rng, &json), RFL_MISUSE);
     rfl_expr_free(expr);
 
     /* Errors name the column. */
@@ -406,6 +418,124 @@ static void test_pack_errors(void) {
     rfl_ruleset_free(NULL);
 }
 
+static void test_check_options_and_catalog(void) {
+    rfl_ruleset *rules = NULL;
+    const char *paths[] = {RULESETS};
+    CHECK_OK(rfl_ruleset_load(paths, 1, &rules));
+    rfl_character *hero = NULL, *rival = NULL;
+    CHECK_OK(rfl_character_new(rules, &hero));
+    CHECK_OK(rfl_character_new(rules, &rival));
+    rfl_rng *rng = NULL;
+    CHECK_OK(rfl_rng_new(7, &rng));
+
+    /* NULL options and default options are rfl_check itself. */
+    int64_t plain = 0, total = 0;
+    int outcome = -1;
+    CHECK_OK(rfl_check(hero, "eavesdrop", 10, 0, rng, &plain, &outcome));
+    reseed(&rng, 7);
+    CHECK_OK(rfl_check_ex(hero, "eavesdrop", 10, NULL, rng, &total, &outcome));
+    CHECK(total == plain);
+    rfl_check_options options = RFL_CHECK_OPTIONS_INIT;
+    reseed(&rng, 7);
+    CHECK_OK(rfl_check_ex(hero, "eavesdrop", 10, &options, rng, &total, &outcome));
+    CHECK(total == plain);
+
+    /* Night Owl (night-market pack) gives +2 to eavesdrop only when the situation is tagged night. */
+    CHECK_OK(rfl_character_apply(hero, "night-owl"));
+    reseed(&rng, 7);
+    CHECK_OK(rfl_check_ex(hero, "eavesdrop", 10, &options, rng, &total, &outcome));
+    CHECK(total == plain);
+    const char *night[] = {"night"};
+    options.tags = night;
+    options.tag_count = 1;
+    reseed(&rng, 7);
+    CHECK_OK(rfl_check_ex(hero, "eavesdrop", 10, &options, rng, &total, &outcome));
+    CHECK(total == plain + 2);
+    char *json = NULL;
+    reseed(&rng, 7);
+    CHECK_OK(rfl_check_ex_json(hero, "eavesdrop", 10, &options, rng, &json));
+    CHECK(json != NULL && strstr(json, "\"source\":\"night-market:night-owl\"") != NULL);
+    rfl_free(json);
+    /* listening 2 + 2 + d20 against 15: 10 faces of 20 succeed. */
+    CHECK_OK(rfl_check_ex_odds_json(hero, "eavesdrop", 15, &options, &json));
+    CHECK(json != NULL && strstr(json, "{\"id\":\"success\",\"probability\":0.5}") != NULL);
+    rfl_free(json);
+
+    /* Opposed: the same check for both, and then another for the opponent. */
+    rfl_check_options opposed;
+    CHECK_OK(rfl_check_options_init(&opposed, RFL_CHECK_OPTIONS_VERSION));
+    CHECK(opposed.version == RFL_CHECK_OPTIONS_VERSION && opposed.advantage == 0 && opposed.tags == NULL && opposed.opponent == NULL);
+    opposed.opponent = rival;
+    CHECK_OK(rfl_check_ex(hero, "persuade-merchant", 0, &opposed, rng, &total, &outcome));
+    CHECK(outcome >= 0 && outcome <= 3);
+    CHECK_OK(rfl_check_ex_json(hero, "persuade-merchant", 0, &opposed, rng, &json));
+    CHECK(json != NULL && strstr(json, "\"opponent\":") != NULL);
+    rfl_free(json);
+    opposed.opponent_check_id = "eavesdrop";
+    opposed.opponent_advantage = -1;
+    CHECK_OK(rfl_check_ex_odds_json(hero, "persuade-merchant", 0, &opposed, &json));
+    CHECK(json != NULL && strstr(json, "\"dc\":null") != NULL);
+    rfl_free(json);
+    CHECK_STATUS(rfl_check_ex(hero, "persuade-merchant", 0, &opposed, rng, &total, NULL), RFL_MISUSE);
+    opposed.opponent_check_id = "nothing";
+    CHECK_STATUS(rfl_check_ex_odds_json(hero, "persuade-merchant", 0, &opposed, &json), RFL_NOTFOUND);
+
+    /* Misuse of options. */
+    rfl_check_options broken = RFL_CHECK_OPTIONS_INIT;
+    broken.version = 99;
+    CHECK_STATUS(rfl_check_ex(hero, "eavesdrop", 10, &broken, rng, &total, &outcome), RFL_MISUSE);
+    CHECK_MESSAGE("options->version is 99");
+    CHECK_STATUS(rfl_check_options_init(&broken, 2), RFL_MISUSE);
+    CHECK_STATUS(rfl_check_options_init(NULL, RFL_CHECK_OPTIONS_VERSION), RFL_MISUSE);
+    broken = (rfl_check_options)RFL_CHECK_OPTIONS_INIT;
+    broken.tag_count = 2;
+    CHECK_STATUS(rfl_check_ex_json(hero, "eavesdrop", 10, &broken, rng, &json), RFL_MISUSE);
+    CHECK_MESSAGE("options->tags is NULL with tag_count 2");
+    const char *null_tag[] = {NULL};
+    broken.tags = null_tag;
+    broken.tag_count = 1;
+    CHECK_STATUS(rfl_check_ex_odds_json(hero, "eavesdrop", 10, &broken, &json), RFL_MISUSE);
+    broken = (rfl_check_options)RFL_CHECK_OPTIONS_INIT;
+    broken.opponent = (const rfl_character *)rules;
+    CHECK_STATUS(rfl_check_ex(hero, "eavesdrop", 10, &broken, rng, &total, &outcome), RFL_MISUSE);
+    CHECK_MESSAGE("options->opponent is not a live rfl_character");
+    broken = (rfl_check_options)RFL_CHECK_OPTIONS_INIT;
+    broken.opponent_check_id = "eavesdrop";
+    CHECK_STATUS(rfl_check_ex(hero, "eavesdrop", 10, &broken, rng, &total, &outcome), RFL_MISUSE);
+    CHECK_STATUS(rfl_check_ex(NULL, "eavesdrop", 10, NULL, rng, &total, &outcome), RFL_MISUSE);
+    CHECK_STATUS(rfl_check_ex_json(hero, NULL, 10, NULL, rng, &json), RFL_MISUSE);
+    CHECK_STATUS(rfl_check_ex_odds_json(hero, "eavesdrop", 10, NULL, NULL), RFL_MISUSE);
+
+    /* A source for a number of rounds. */
+    int64_t value = 0;
+    CHECK_OK(rfl_character_apply_for(hero, "confident", 2));
+    CHECK_OK(rfl_character_get(hero, "speaking", &value));
+    CHECK(value == 3);
+    CHECK_OK(rfl_character_advance(hero, 1));
+    CHECK_OK(rfl_character_get(hero, "speaking", &value));
+    CHECK(value == 3);
+    CHECK_OK(rfl_character_advance(hero, 1));
+    CHECK_OK(rfl_character_get(hero, "speaking", &value));
+    CHECK(value == 2);
+    CHECK_STATUS(rfl_character_apply_for(hero, "confident", 0), RFL_MISUSE);
+    CHECK_STATUS(rfl_character_apply_for(hero, "confidant", 1), RFL_NOTFOUND);
+    CHECK_STATUS(rfl_character_apply_for(NULL, "confident", 1), RFL_MISUSE);
+
+    /* The catalog, in Spanish. */
+    CHECK_OK(rfl_ruleset_catalog_json(rules, "es", &json));
+    CHECK(json != NULL && strstr(json, "{\"id\":\"core:speaking\",\"name\":\"Expresión oral\"") != NULL);
+    CHECK(strstr(json, "\"id\":\"night-market:night-owl\"") != NULL && strstr(json, "\"when\":[\"night\"]") != NULL);
+    rfl_free(json);
+    CHECK_STATUS(rfl_ruleset_catalog_json(rules, NULL, &json), RFL_MISUSE);
+    CHECK_STATUS(rfl_ruleset_catalog_json(NULL, "en", &json), RFL_MISUSE);
+    CHECK_STATUS(rfl_ruleset_catalog_json(rules, "en", NULL), RFL_MISUSE);
+
+    rfl_character_free(rival);
+    rfl_character_free(hero);
+    rfl_ruleset_free(rules);
+    rfl_rng_free(rng);
+}
+
 static void test_errmsg_is_per_thread_and_sticky(void) {
     rfl_expr *expr = NULL;
     CHECK_STATUS(rfl_expr_compile("1d", &expr), RFL_SYNTAX);
@@ -423,6 +553,7 @@ int main(void) {
     test_expressions();
     test_rulesets_and_checks();
     test_pack_errors();
+    test_check_options_and_catalog();
     test_errmsg_is_per_thread_and_sticky();
     printf("%d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;

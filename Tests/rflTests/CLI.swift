@@ -24,6 +24,10 @@ enum CLI {
     }
 
     static func run(_ arguments: String..., input: String? = nil) throws -> Output {
+        try run(arguments, input: input)
+    }
+
+    static func run(_ arguments: [String], input: String? = nil) throws -> Output {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments

@@ -49,6 +49,19 @@ enum Paths {
     }
 }
 
+@Suite struct PackCatalogCommandTests {
+    @Test func catalogInOneLanguage() throws {
+        let output = try CLI.run("pack", "catalog", "--packs", Paths.rulesets, "--lang", "es")
+        #expect(output.status == 0)
+        let json = try #require(output.json)
+        #expect(json["language"] as? String == "es")
+        let stats = try #require(json["stats"] as? [[String: Any]])
+        #expect(stats.first { $0["id"] as? String == "core:speaking" }?["name"] as? String == "Expresión oral")
+        let broken = try CLI.run("pack", "catalog", "--packs", "/nonexistent")
+        #expect(broken.status == 1 && broken.stdout.contains("cannot read '/nonexistent'"))
+    }
+}
+
 @Suite struct PackInfoCommandTests {
     @Test func text() throws {
         let output = try CLI.run("pack", "info", Paths.core, "--lang", "fr")
@@ -115,7 +128,51 @@ enum Paths {
     }
 }
 
+extension CheckCommandTests {
+    @Test func opposedAgainstACharacterFile() throws {
+        let rival = try Paths.temporary("rival.json", #"{"stats": {"speaking": 6}, "apply": ["confident"]}"#)
+        defer { try? FileManager.default.removeItem(atPath: rival) }
+        let output = try CLI.run("check", "persuade-merchant", "--against", rival, "--packs", Paths.rulesets, "--seed", "3", "--json")
+        #expect(output.status == 0, "\(output.stderr)")
+        let result = try #require(output.json?["result"] as? [String: Any])
+        #expect(result["dc"] is NSNull)
+        let opponent = try #require(result["opponent"] as? [String: Any])
+        // The opponent's total is speaking 6 + 1 (confident) + its d20.
+        let opposing = try #require(opponent["total"] as? Int)
+        let natural = try #require(opponent["natural"] as? Int)
+        #expect(opposing == natural + 7)
+        #expect(result["margin"] as? Int == (result["total"] as? Int ?? 0) - opposing)
+        let text = try CLI.run("check", "persuade-merchant", "--against", rival, "--against-check", "eavesdrop", "--packs", Paths.rulesets, "--seed", "3")
+        #expect(text.stdout.hasPrefix("Persuade a Merchant (core:persuade-merchant) against an opponent's Eavesdrop ("), "\(text.stdout)")
+        // Exactly one of --dc and --against; the opponent's options need --against.
+        #expect(try CLI.run("check", "persuade-merchant", "--dc", "10", "--against", rival).status == 2)
+        #expect(try CLI.run("check", "persuade-merchant").status == 2)
+        #expect(try CLI.run("check", "persuade-merchant", "--dc", "10", "--against-advantage").status == 2)
+        let missing = try CLI.run("check", "persuade-merchant", "--against", "/nonexistent/rival.json", "--packs", Paths.rulesets)
+        #expect(missing.status == 1 && missing.stderr.contains("cannot read /nonexistent/rival.json"))
+    }
+}
+
 @Suite struct CheckOddsCommandTests {
+    @Test func situationTagsAndOpposedOdds() throws {
+        // Night Owl: +2 to eavesdrop at night. Listening 2 + d20 against 15: 8 faces succeed,
+        // 10 with the bonus.
+        let day = try CLI.run("odds", "--check", "eavesdrop", "--dc", "15", "--packs", Paths.rulesets, "--apply", "night-owl", "--json")
+        let night = try CLI.run("odds", "--check", "eavesdrop", "--dc", "15", "--packs", Paths.rulesets, "--apply", "night-owl", "--tag", "night", "--json")
+        #expect(abs((day.json?["reach"] as? Double ?? 0) - 0.4) < 1e-12)
+        #expect(abs((night.json?["reach"] as? Double ?? 0) - 0.5) < 1e-12)
+        let rival = try Paths.temporary("odds-rival.json", #"{"stats": {"listening": 4}}"#)
+        defer { try? FileManager.default.removeItem(atPath: rival) }
+        let opposed = try CLI.run("odds", "--check", "eavesdrop", "--against", rival, "--packs", Paths.rulesets, "--json")
+        #expect(opposed.status == 0, "\(opposed.stderr)")
+        let json = try #require(opposed.json)
+        #expect(json["dc"] is NSNull)
+        // d20 + 2 against d20 + 4: this side reaches (ties included) in 171 of 400 pairs.
+        #expect(abs((json["reach"] as? Double ?? 0) - 171.0 / 400) < 1e-12, "\(json["reach"] ?? "")")
+        #expect(try CLI.run("odds", "--check", "eavesdrop", "--dc", "15", "--against", rival).status == 2)
+        #expect(try CLI.run("odds", "1d20", "--tag", "night").status == 2)
+    }
+
     @Test func bandsAsJSON() throws {
         let output = try CLI.run("odds", "--check", "eavesdrop", "--dc", "15", "--packs", Paths.core, "--stat", "listening=5", "--json")
         #expect(output.status == 0)

@@ -6,7 +6,7 @@ import Testing
         let output = try CLI.run("roll", "4d6kh3", "--seed", "42", "--json")
         #expect(output.status == 0)
         #expect(output.stdout == """
-            {"expression":"4d6kh3","seed":42,"rolls":[{"total":14,"dice":[{"die":"d6","column":1,"faces":[1],"value":1,"kept":false},\
+            {"expression":"4d6kh3","seed":42,"seed_string":"42","rolls":[{"total":14,"dice":[{"die":"d6","column":1,"faces":[1],"value":1,"kept":false},\
             {"die":"d6","column":1,"faces":[3],"value":3,"kept":true},{"die":"d6","column":1,"faces":[5],"value":5,"kept":true},\
             {"die":"d6","column":1,"faces":[6],"value":6,"kept":true}]}]}
 
@@ -19,8 +19,11 @@ import Testing
         let json = try #require(output.json)
         #expect(json["seed"] as? NSNumber == NSNumber(value: UInt64.max))
         let totals = (json["rolls"] as? [[String: Any]])?.compactMap { $0["total"] as? Int }
-        // The reference gives these five d20 for that seed (Tests/Fixtures/reference_rng.py).
-        #expect(totals?.count == 5)
+        // The independent reference gives these five d20 for that seed
+        // (`python3 Tests/Fixtures/reference_rng.py`, the RNG contract written apart from the engine).
+        #expect(totals == [12, 16, 11, 15, 12])
+        // The seed also as a string, for JSON readers whose numbers are doubles.
+        #expect(json["seed_string"] as? String == "18446744073709551615")
         let again = try CLI.run("roll", "1d20", "--seed", "18446744073709551615", "--count", "5", "--json")
         #expect(again.stdout == output.stdout)
     }
@@ -60,6 +63,8 @@ import Testing
         #expect(try CLI.run("roll", "1d6", "--seed", "-1").status == 2)
         #expect(try CLI.run("roll", "1d6", "--seed", "18446744073709551616").status == 2)
         #expect(try CLI.run("roll", "1d6", "--stat", "grammar").status == 2)
+        let twice = try CLI.run("roll", "1d6+@a", "--stat", "a=1", "--stat", "a=2")
+        #expect(twice.status == 2 && twice.stderr.contains("--stat gives 'a' twice") && twice.stderr.contains("Usage: rfl roll"))
         #expect(try CLI.run("frobnicate").status == 2)
         #expect(try CLI.run("--help").status == 0)
         let version = try CLI.run("--version")
@@ -100,6 +105,20 @@ import Testing
         #expect(output.status == 1 && output.stderr.contains("division by zero is possible"))
         let big = try CLI.run("odds", "10000d1000")
         #expect(big.status == 1 && big.stderr.contains("maxOdds"))
+        // Options that only mean something for a check.
+        for option in [["--advantage"], ["--disadvantage"], ["--dc", "10"], ["--apply", "phrasebook"], ["--packs", "rulesets"]] {
+            let output = try CLI.run(["odds", "1d20"] + option)
+            #expect(output.status == 2 && output.stderr.contains("\(option[0]) goes with --check"), "\(option)")
+        }
+    }
+
+    @Test func histogramsOfValuesSpreadOverAllSixtyFourBits() throws {
+        let output = try CLI.run("odds", "(1d100-50)*184467440737095516")
+        #expect(output.status == 0, "\(output.stderr)")
+        let lines = output.stdout.split(separator: "\n")
+        #expect(lines.first?.hasSuffix("range -9038904596117680284..9223372036854775800") == true)
+        #expect(lines.count <= 62)
+        #expect(lines.last?.hasPrefix("  8919000759638568234..9223372036854775800 ") == true, "\(lines.last ?? "")")
     }
 }
 
