@@ -77,6 +77,12 @@ import Testing
         expectDiagnostic(d, place("s.xml", xml, line: 9, "<bogus"), "Element 'bogus': This element is not expected.")
         #expect(d.count == 4, "\(d)")
 
+        // Looking past unexpected elements is bounded, and says so when it stops.
+        let many = Fixtures.pack("m", "  <title>M</title>\n  <stats>" + String(repeating: "<stat id=\"a\"><name>A</name></stat><x/>", count: 100) + "</stats>")
+        let m = Fixtures.diagnostics([("m.xml", many)])
+        #expect(m.filter { $0.message.contains("Element 'x': This element is not expected") }.count == 16)
+        expectDiagnostic(m, "m.xml:1:1", "stopped looking past unexpected elements after 16 rounds", severity: .warning)
+
         let misspeltTitle = Fixtures.pack("t", "  <titel>T</titel>\n  <stats><stat id=\"a\"><name>A</name></stat></stats>")
         let t = Fixtures.diagnostics([("t.xml", misspeltTitle)])
         expectDiagnostic(t, place("t.xml", misspeltTitle, line: 3, "<titel"), "Did you mean 'title'?")
