@@ -24,7 +24,7 @@ CBIN := .build/c-$(CONFIG)
 all: build
 
 # The Debian packages the build and the tests need (run as root; CI runs it before `make test`).
-DEBIAN_PACKAGES := libxml2-dev pkg-config valgrind gcc g++ python3
+DEBIAN_PACKAGES := libxml2-dev libsqlite3-dev pkg-config valgrind gcc g++ python3
 deps:
 	@missing=""; for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; else echo "all build and test packages are installed"; fi

@@ -1,0 +1,190 @@
+import Configuration
+import Foundation
+import Logging
+import SystemPackage
+
+/// Everything the server can be told, with the defaults a public deployment would use. Read from
+/// the environment and an optional `.env` file (the environment wins); `.env.example` lists
+/// every key. Values are checked when read: a bad one stops the start with a message naming the
+/// key, never a silent default.
+public struct ServerConfiguration: Sendable {
+    /// The address to listen on (`RFL_HOST`, `RFL_PORT`; port 0 picks a free one).
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Where the database, the signing keys and backups live (`RFL_DATA_DIR`).
+    public var dataDirectory = "data"
+    /// The packs loaded at start (`RFL_RULESETS_DIR`).
+    public var rulesetsDirectory = "rulesets"
+    /// `trace` … `critical` (`RFL_LOG_LEVEL`), and `json` or `text` lines (`RFL_LOG_FORMAT`).
+    public var logLevel = Logger.Level.info
+    public var logFormat = LogFormat.text
+
+    /// Seconds an access token lasts (`RFL_ACCESS_TOKEN_TTL`, 60 to 86400).
+    public var accessTokenLifetime = 900
+    /// Seconds a session lasts without being refreshed (`RFL_REFRESH_TOKEN_TTL`).
+    public var refreshTokenLifetime = 30 * 86_400
+    /// The `iss` and `aud` of access tokens (`RFL_JWT_ISSUER`, `RFL_JWT_AUDIENCE`).
+    public var tokenIssuer = "roll-for-language"
+    public var tokenAudience = "roll-for-language"
+    /// A PEM file with the ES256 signing key (`RFL_JWT_KEY_FILE`); without it, a key is made
+    /// in the data folder on first start.
+    public var signingKeyFile: String?
+
+    /// bcrypt's cost (`RFL_BCRYPT_COST`, 4 to 16); passwords shorter than
+    /// `RFL_PASSWORD_MIN_LENGTH` characters are refused.
+    public var bcryptCost = 12
+    public var passwordMinimumLength = 12
+
+    /// Token buckets: requests a minute with the burst they allow, per client address on every
+    /// route, per client address on the authentication routes, and per account.
+    public var rateLimit = RateLimit(perMinute: 300, burst: 60)
+    public var authRateLimit = RateLimit(perMinute: 30, burst: 30)
+    public var accountRateLimit = RateLimit(perMinute: 600, burst: 120)
+    /// Failed logins of one account before each further attempt must wait, and the longest wait.
+    public var loginFailuresBeforeBackoff = 5
+    public var loginBackoffMaximum = 900
+    /// The largest request body accepted, in bytes (`RFL_MAX_BODY_BYTES`).
+    public var maxBodyBytes = 1 << 20
+    /// Proxies whose `X-Forwarded-For` is believed (`RFL_TRUSTED_PROXIES`, addresses or CIDR
+    /// ranges, comma-separated). Empty: the connection's address is the client's.
+    public var trustedProxies: [AddressRange] = []
+
+    public enum LogFormat: String, Sendable { case text, json }
+
+    public struct RateLimit: Sendable, Equatable {
+        public var perMinute: Int
+        public var burst: Int
+        public init(perMinute: Int, burst: Int) {
+            self.perMinute = perMinute
+            self.burst = burst
+        }
+    }
+
+    public init() {}
+
+    /// The database file.
+    public var databasePath: String { dataDirectory + "/rfl.sqlite" }
+
+    /// Every key, its default and its meaning: the source of `.env.example` (a test keeps the
+    /// two equal).
+    public static let keys: [(key: String, default: String, meaning: String)] = [
+        ("RFL_HOST", "127.0.0.1", "Address to listen on."),
+        ("RFL_PORT", "8080", "Port to listen on (0 picks a free one and logs it)."),
+        ("RFL_DATA_DIR", "data", "Folder for the SQLite database, signing keys and backups."),
+        ("RFL_RULESETS_DIR", "rulesets", "Folder of the content packs loaded at start."),
+        ("RFL_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error or critical."),
+        ("RFL_LOG_FORMAT", "text", "text (key=value) or json (one object a line)."),
+        ("RFL_ACCESS_TOKEN_TTL", "900", "Seconds an access token (JWT) lasts, 60 to 86400."),
+        ("RFL_REFRESH_TOKEN_TTL", "2592000", "Seconds a session lasts without a refresh, 300 to 31536000."),
+        ("RFL_JWT_ISSUER", "roll-for-language", "iss of access tokens."),
+        ("RFL_JWT_AUDIENCE", "roll-for-language", "aud of access tokens."),
+        ("RFL_JWT_KEY_FILE", "", "PEM file of the ES256 signing key; empty: data/keys/signing.pem, made on first start."),
+        ("RFL_BCRYPT_COST", "12", "bcrypt cost for passwords, 4 to 16 (each step doubles the work)."),
+        ("RFL_PASSWORD_MIN_LENGTH", "12", "Shortest password accepted, in characters, 8 to 64."),
+        ("RFL_RATE_LIMIT_PER_MINUTE", "300", "Requests a minute per client address, on every route."),
+        ("RFL_RATE_LIMIT_BURST", "60", "Requests one client address may make at once."),
+        ("RFL_AUTH_RATE_LIMIT_PER_MINUTE", "30", "Requests a minute per client address on /v1/auth/*."),
+        ("RFL_AUTH_RATE_LIMIT_BURST", "30", "Burst on /v1/auth/* per client address."),
+        ("RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE", "600", "Requests a minute per signed-in account."),
+        ("RFL_ACCOUNT_RATE_LIMIT_BURST", "120", "Burst per signed-in account."),
+        ("RFL_LOGIN_FAILURES_BEFORE_BACKOFF", "5", "Failed logins of one account before each next attempt must wait."),
+        ("RFL_LOGIN_BACKOFF_MAX", "900", "Longest wait after failed logins, in seconds."),
+        ("RFL_MAX_BODY_BYTES", "1048576", "Largest request body, in bytes."),
+        ("RFL_TRUSTED_PROXIES", "", "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated."),
+    ]
+
+    /// The configuration from the environment and `envFile` (when it exists).
+    public static func load(environmentFile envFile: String? = ".env", environment: [String: String]? = nil) async throws -> ServerConfiguration {
+        var providers: [any ConfigProvider] = []
+        if let environment {
+            providers.append(EnvironmentVariablesProvider(environmentVariables: environment))
+        } else {
+            providers.append(EnvironmentVariablesProvider())
+        }
+        if let envFile {
+            do {
+                providers.append(try await EnvironmentVariablesProvider(environmentFilePath: FilePath(envFile), allowMissing: true))
+            } catch {
+                throw ConfigurationError("\(envFile): \(error)")
+            }
+        }
+        return try ServerConfiguration(reader: ConfigReader(providers: providers))
+    }
+
+    init(reader: ConfigReader) throws {
+        func text(_ key: String, secret: Bool = false) -> String? {
+            let value = reader.string(forKey: ConfigKey(Self.path(of: key)), isSecret: secret)
+            return value?.isEmpty == true ? nil : value
+        }
+        func integer(_ key: String, _ range: ClosedRange<Int>, _ current: Int) throws -> Int {
+            guard let raw = text(key) else { return current }
+            guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+                throw ConfigurationError("\(key): '\(raw)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        host = text("RFL_HOST") ?? host
+        port = try integer("RFL_PORT", 0...65_535, port)
+        dataDirectory = text("RFL_DATA_DIR") ?? dataDirectory
+        rulesetsDirectory = text("RFL_RULESETS_DIR") ?? rulesetsDirectory
+        if let raw = text("RFL_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+                throw ConfigurationError("RFL_LOG_LEVEL: '\(raw)' is not one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = level
+        }
+        if let raw = text("RFL_LOG_FORMAT") {
+            guard let format = LogFormat(rawValue: raw.lowercased()) else { throw ConfigurationError("RFL_LOG_FORMAT: '\(raw)' is not text or json") }
+            logFormat = format
+        }
+        accessTokenLifetime = try integer("RFL_ACCESS_TOKEN_TTL", 60...86_400, accessTokenLifetime)
+        refreshTokenLifetime = try integer("RFL_REFRESH_TOKEN_TTL", 300...31_536_000, refreshTokenLifetime)
+        tokenIssuer = text("RFL_JWT_ISSUER") ?? tokenIssuer
+        tokenAudience = text("RFL_JWT_AUDIENCE") ?? tokenAudience
+        signingKeyFile = text("RFL_JWT_KEY_FILE", secret: true)
+        bcryptCost = try integer("RFL_BCRYPT_COST", 4...16, bcryptCost)
+        passwordMinimumLength = try integer("RFL_PASSWORD_MIN_LENGTH", 8...64, passwordMinimumLength)
+        rateLimit = RateLimit(perMinute: try integer("RFL_RATE_LIMIT_PER_MINUTE", 1...1_000_000, rateLimit.perMinute),
+                              burst: try integer("RFL_RATE_LIMIT_BURST", 1...1_000_000, rateLimit.burst))
+        authRateLimit = RateLimit(perMinute: try integer("RFL_AUTH_RATE_LIMIT_PER_MINUTE", 1...1_000_000, authRateLimit.perMinute),
+                                  burst: try integer("RFL_AUTH_RATE_LIMIT_BURST", 1...1_000_000, authRateLimit.burst))
+        accountRateLimit = RateLimit(perMinute: try integer("RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE", 1...1_000_000, accountRateLimit.perMinute),
+                                     burst: try integer("RFL_ACCOUNT_RATE_LIMIT_BURST", 1...1_000_000, accountRateLimit.burst))
+        loginFailuresBeforeBackoff = try integer("RFL_LOGIN_FAILURES_BEFORE_BACKOFF", 1...1000, loginFailuresBeforeBackoff)
+        loginBackoffMaximum = try integer("RFL_LOGIN_BACKOFF_MAX", 1...86_400, loginBackoffMaximum)
+        maxBodyBytes = try integer("RFL_MAX_BODY_BYTES", 1024...(1 << 30), maxBodyBytes)
+        if let raw = text("RFL_TRUSTED_PROXIES") {
+            trustedProxies = try raw.split(separator: ",").map { item in
+                let entry = item.trimmingCharacters(in: .whitespaces)
+                guard let range = AddressRange(entry) else {
+                    throw ConfigurationError("RFL_TRUSTED_PROXIES: '\(entry)' is not an IP address or CIDR range")
+                }
+                return range
+            }
+        }
+    }
+
+    /// `RFL_DATA_DIR` as the configuration key `rfl.data.dir`, which the environment provider
+    /// encodes back to `RFL_DATA_DIR`.
+    static func path(of key: String) -> String {
+        key.lowercased().replacingOccurrences(of: "_", with: ".")
+    }
+
+    /// `.env.example`, generated from ``keys``.
+    public static var environmentExample: String {
+        var lines = ["# Roll for Language reference server: every setting, with its default.",
+                     "# Copy to .env and change what you need; the environment wins over this file.", ""]
+        for entry in keys {
+            lines.append("# \(entry.meaning)")
+            lines.append("\(entry.key)=\(entry.default)")
+            lines.append("")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// A configuration value that cannot be used; the message names the key.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

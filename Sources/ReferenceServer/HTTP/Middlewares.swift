@@ -1,0 +1,214 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import OpenAPIRuntime
+
+/// The outermost layer: gives each request its id, client address and language, binds them for
+/// everything below, turns every error into a localized problem answer, and adds the headers
+/// every answer carries (`X-Request-Id`, `Content-Language`, security headers).
+struct ScopeMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let localizer: Localizer
+    let trustedProxies: [AddressRange]
+    let contract: APIContract
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let fromProxy = context.peerAddress.map { peer in trustedProxies.contains { $0.contains(peer) } } ?? false
+        let id = fromProxy ? (request.headers[.requestId].flatMap(Self.validRequestId) ?? context.id) : context.id
+        let address = clientAddress(request, peer: context.peerAddress)
+        let language = Language.negotiate(request.headers[.acceptLanguage])
+        var logger = context.logger
+        logger[metadataKey: "request_id"] = "\(id)"
+        let info = RequestInfo(id: id, address: address, language: language, userAgent: request.headers[.userAgent].map { String($0.prefix(256)) },
+                               path: request.uri.path, method: request.method.rawValue, principal: nil, authenticationFailure: nil, logger: logger)
+        var response: Response
+        do {
+            response = try await RequestInfo.$current.withValue(info) { try await next(request, context) }
+        } catch {
+            response = problemResponse(for: error, info: info, logger: logger)
+        }
+        response.headers[.requestId] = id
+        response.headers[.contentLanguage] = language.rawValue
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[.referrerPolicy] = "no-referrer"
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        if response.headers[.contentSecurityPolicy] == nil {
+            // Nothing is loaded or run; the documentation page has only its own inline styles.
+            let styles = response.headers[.contentType]?.hasPrefix("text/html") == true ? "; style-src 'unsafe-inline'" : ""
+            response.headers[.contentSecurityPolicy] = "default-src 'none'\(styles); frame-ancestors 'none'"
+        }
+        return response
+    }
+
+    /// The client: the peer, unless the peer is a trusted proxy, in which case the right-most
+    /// address of `X-Forwarded-For` that is not itself a trusted proxy.
+    func clientAddress(_ request: Request, peer: String?) -> String {
+        guard let peer else { return "unknown" }
+        let values = request.headers[values: .forwardedFor]
+        guard trustedProxies.contains(where: { $0.contains(peer) }), !values.isEmpty else { return peer }
+        let hops = values.joined(separator: ",").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        for hop in hops.reversed() {
+            guard AddressRange.bytes(of: hop) != nil else { return peer }
+            if !trustedProxies.contains(where: { $0.contains(hop) }) { return hop }
+        }
+        return hops.first ?? peer
+    }
+
+    static func validRequestId(_ value: String) -> String? {
+        guard (1...128).contains(value.utf8.count),
+              value.utf8.allSatisfy({ $0 == 0x2D || $0 == 0x2E || $0 == 0x5F || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+        else { return nil }
+        return value
+    }
+
+    func problemResponse(for error: any Error, info: RequestInfo, logger: Logger) -> Response {
+        let problem = ScopeMiddleware.problem(for: error, info: info, contract: contract)
+        if problem.status == .internalServerError {
+            logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(info.path)"])
+        }
+        var headers = problem.headers
+        headers[.contentType] = "application/problem+json"
+        let body = problem.json(localizer, info.language, instance: info.path, requestId: info.id)
+        return Response(status: problem.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// The problem an error stands for: ours as they are, the OpenAPI layer's decoding errors as
+    /// validation problems naming the field, Hummingbird's as their status, anything else as an
+    /// internal error (whose details go to the log only).
+    static func problem(for error: any Error, info: RequestInfo, contract: APIContract) -> Problem {
+        switch error {
+        case let problem as Problem:
+            return problem
+        case let server as ServerError:
+            if let problem = server.underlyingError as? Problem { return problem }
+            if let decoding = server.underlyingError as? DecodingError { return decodingProblem(decoding) }
+            // The runtime's own errors (a missing header, a wrong content type) are the client's.
+            if "\(type(of: server.underlyingError))".contains("RuntimeError") {
+                return Problem.validation("/", .fieldInvalid)
+            }
+            return .internal(requestId: info.id)
+        case let http as HTTPError:
+            switch http.status {
+            case .notFound:
+                let methods = contract.methods(at: info.path)
+                if !methods.isEmpty {
+                    var headers = HTTPFields()
+                    headers[.allow] = methods.joined(separator: ", ")
+                    return Problem(.methodNotAllowed, "method-not-allowed", title: .titleMethodNotAllowed, detail: .methodNotAllowed,
+                                   ["path": info.path, "method": info.method], headers: headers)
+                }
+                return .notFound(.routeNotFound, ["path": info.path])
+            case .contentTooLarge:
+                return Problem(.contentTooLarge, "too-large", title: .titleTooLarge)
+            default:
+                if http.status.code < 500 {
+                    return Problem(http.status, "http-\(http.status.code)", title: .titleValidation, detail: .fieldInvalid)
+                }
+                return .internal(requestId: info.id)
+            }
+        default:
+            return .internal(requestId: info.id)
+        }
+    }
+
+    static func decodingProblem(_ error: DecodingError) -> Problem {
+        func pointer(_ path: [any CodingKey]) -> String {
+            path.isEmpty ? "/" : "/" + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "/")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .validation(pointer(context.codingPath + [key]), .fieldRequired)
+        case .typeMismatch(let type, let context):
+            return .validation(pointer(context.codingPath), .fieldType, ["type": "\(type)".lowercased()])
+        case .valueNotFound(_, let context):
+            return .validation(pointer(context.codingPath), .fieldRequired)
+        case .dataCorrupted(let context):
+            return .validation(pointer(context.codingPath), .fieldInvalid)
+        @unknown default:
+            return .validation("/", .fieldInvalid)
+        }
+    }
+}
+
+/// Rate limits per client address: all routes share one bucket per address, and the
+/// authentication routes have a stricter one of their own.
+struct AddressRateLimitMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let general: RateLimiter
+    let authentication: RateLimiter
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let address = RequestInfo.current?.address ?? "unknown"
+        var decisions = [general.take(address)]
+        if request.uri.path.hasPrefix("/v1/auth/") { decisions.append(authentication.take("auth " + address)) }
+        let binding = decisions.first { !$0.allowed } ?? decisions.min { $0.remaining < $1.remaining }!
+        let headers = RateLimitHeaders.fields(binding)
+        guard binding.allowed else { throw Problem.rateLimited(.rateLimited, retryAfter: binding.retryAfter, headers: headers) }
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch var problem as Problem {
+            // Refusals count against the limit too, and say so.
+            if problem.headers[.rateLimitRemaining] == nil { problem.headers.append(contentsOf: headers) }
+            throw problem
+        }
+        // An account's own limit, applied further in, may be the tighter one: report the tighter.
+        if let inner = response.headers[.rateLimitRemaining].flatMap(Int.init), inner <= binding.remaining { return response }
+        for field in headers { response.headers[field.name] = field.value }
+        return response
+    }
+}
+
+enum RateLimitHeaders {
+    static func fields(_ decision: RateLimiter.Decision) -> HTTPFields {
+        var fields = HTTPFields()
+        fields[.rateLimitLimit] = String(decision.limit)
+        fields[.rateLimitRemaining] = String(decision.remaining)
+        fields[.rateLimitReset] = String(decision.reset)
+        return fields
+    }
+}
+
+/// Refuses bodies above the configured size while they stream in (413), without holding more
+/// than that in memory, then hands the collected body on.
+struct BodyLimitMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let maxBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBytes { throw Problem.tooLarge(max: maxBytes) }
+        var request = request
+        var collected = ByteBuffer()
+        for try await chunk in request.body {
+            guard collected.readableBytes + chunk.readableBytes <= maxBytes else { throw Problem.tooLarge(max: maxBytes) }
+            var chunk = chunk
+            collected.writeBuffer(&chunk)
+        }
+        request.body = .init(buffer: collected)
+        return try await next(request, context)
+    }
+}
+
+/// Checks every request against the operation the OpenAPI document declares for it; a request
+/// for no declared operation goes on to the router, which answers 404 or 405.
+struct ContractMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let contract: APIContract
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let (operation, parameters) = contract.match(method: request.method.rawValue, path: request.uri.path) else {
+            return try await next(request, context)
+        }
+        var request = request
+        let buffer = try await request.body.collect(upTo: .max)
+        request.body = .init(buffer: buffer)
+        var query: [String: [String]] = [:]
+        for (key, value) in request.uri.queryParameters { query[String(key), default: []].append(String(value)) }
+        let errors = try contract.validate(operation, pathParameters: parameters, query: query, contentType: request.headers[.contentType],
+                                           body: Array(buffer: buffer))
+        guard errors.isEmpty else { throw Problem.validation(errors) }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import HTTPTypes
+import Mechanics
+
+/// An error answered as RFC 9457 problem details (`application/problem+json`), localized: a
+/// type, a title and a detail, and for invalid input every field at fault.
+public struct Problem: Error, Sendable {
+    public var status: HTTPResponse.Status
+    /// The last part of the type URI `urn:roll-for-language:problem:SLUG`.
+    public var slug: String
+    public var title: MessageKey
+    public var detail: MessageKey?
+    public var arguments: [String: String]
+    public var errors: [FieldError]
+    /// Extra response headers (`Retry-After`, `RateLimit-*`, `WWW-Authenticate`).
+    public var headers: HTTPFields
+
+    public struct FieldError: Sendable, Equatable {
+        /// A JSON pointer into the body (`/password`) or a parameter's name (`limit`).
+        public var field: String
+        public var message: MessageKey
+        public var arguments: [String: String]
+        public init(_ field: String, _ message: MessageKey, _ arguments: [String: String] = [:]) {
+            self.field = field
+            self.message = message
+            self.arguments = arguments
+        }
+    }
+
+    public init(_ status: HTTPResponse.Status, _ slug: String, title: MessageKey, detail: MessageKey? = nil, _ arguments: [String: String] = [:],
+                errors: [FieldError] = [], headers: HTTPFields = [:]) {
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+        self.arguments = arguments
+        self.errors = errors
+        self.headers = headers
+    }
+
+    public static let typePrefix = "urn:roll-for-language:problem:"
+
+    /// The problem as JSON in `language`.
+    public func json(_ localizer: Localizer, _ language: Language, instance: String?, requestId: String?) -> String {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("type", Self.typePrefix + slug)
+        writer.field("title", localizer.text(title, language, arguments))
+        writer.field("status", Int(status.code))
+        if let detail { writer.field("detail", localizer.text(detail, language, arguments)) }
+        if let instance { writer.field("instance", instance) }
+        if let requestId { writer.field("request_id", requestId) }
+        if !errors.isEmpty {
+            writer.key("errors")
+            writer.beginArray()
+            for error in errors {
+                writer.beginObject()
+                writer.field("field", error.field)
+                writer.field("message", localizer.text(error.message, language, error.arguments))
+                writer.endObject()
+            }
+            writer.endArray()
+        }
+        writer.endObject()
+        return writer.output
+    }
+
+    // The problems the server answers, in one place.
+
+    static func validation(_ errors: [FieldError]) -> Problem {
+        Problem(.badRequest, "validation", title: .titleValidation, detail: .validationFailed, errors: errors)
+    }
+    static func validation(_ field: String, _ message: MessageKey, _ arguments: [String: String] = [:]) -> Problem {
+        validation([FieldError(field, message, arguments)])
+    }
+    static func malformed(_ reason: String) -> Problem {
+        Problem(.badRequest, "malformed", title: .titleMalformed, detail: .bodyNotJSON, ["reason": reason])
+    }
+    static func unauthenticated(_ detail: MessageKey) -> Problem {
+        var headers = HTTPFields()
+        headers[.wwwAuthenticate] = detail == .tokenMissing ? "Bearer" : "Bearer error=\"invalid_token\""
+        return Problem(.unauthorized, "unauthenticated", title: .titleUnauthenticated, detail: detail, headers: headers)
+    }
+    static func forbidden(_ detail: MessageKey, _ arguments: [String: String] = [:]) -> Problem {
+        Problem(.forbidden, "forbidden", title: .titleForbidden, detail: detail, arguments)
+    }
+    static func notFound(_ detail: MessageKey, _ arguments: [String: String] = [:]) -> Problem {
+        Problem(.notFound, "not-found", title: .titleNotFound, detail: detail, arguments)
+    }
+    static func conflict(_ detail: MessageKey, field: String? = nil) -> Problem {
+        Problem(.conflict, "conflict", title: .titleConflict, detail: detail, errors: field.map { [FieldError($0, detail)] } ?? [])
+    }
+    static func tooLarge(max: Int) -> Problem {
+        Problem(.contentTooLarge, "too-large", title: .titleTooLarge, detail: .bodyTooLarge, ["max": String(max)])
+    }
+    static func unsupportedMediaType() -> Problem {
+        Problem(.unsupportedMediaType, "unsupported-media-type", title: .titleUnsupportedMediaType, detail: .mediaTypeJSON)
+    }
+    static func rateLimited(_ detail: MessageKey, retryAfter seconds: Int, headers: HTTPFields = [:]) -> Problem {
+        var all = headers
+        all[.retryAfter] = String(seconds)
+        return Problem(.tooManyRequests, "rate-limited", title: .titleRateLimited, detail: detail, ["seconds": String(seconds)], headers: all)
+    }
+    static func `internal`(requestId: String) -> Problem {
+        Problem(.internalServerError, "internal", title: .titleInternal, detail: .internalError, ["request_id": requestId])
+    }
+    static func unavailable() -> Problem {
+        Problem(.serviceUnavailable, "unavailable", title: .titleUnavailable, detail: .databaseUnavailable)
+    }
+}
+
+extension HTTPField.Name {
+    static let requestId = HTTPField.Name("X-Request-Id")!
+    static let rateLimitLimit = HTTPField.Name("RateLimit-Limit")!
+    static let rateLimitRemaining = HTTPField.Name("RateLimit-Remaining")!
+    static let rateLimitReset = HTTPField.Name("RateLimit-Reset")!
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let referrerPolicy = HTTPField.Name("Referrer-Policy")!
+}

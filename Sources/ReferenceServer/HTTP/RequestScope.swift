@@ -1,0 +1,42 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context: Hummingbird's, plus the connection's peer address.
+public struct ServerContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let peerAddress: String?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peerAddress = source.channel.remoteAddress?.ipAddress
+    }
+
+    /// Bodies are limited by ``BodyLimitMiddleware`` with the configured size.
+    public var maxUploadSize: Int { Int.max }
+}
+
+/// Who made an authenticated request.
+public struct Principal: Sendable {
+    public let user: UserRecord
+    public let sessionId: String
+}
+
+/// What the middlewares learn about a request, for the handlers below them: bound as a task-local
+/// value, since the OpenAPI handlers do not receive Hummingbird's context.
+public struct RequestInfo: Sendable {
+    public let id: String
+    /// The client's address: the connection's, or the last untrusted hop of `X-Forwarded-For`
+    /// when the connection comes from a trusted proxy.
+    public let address: String
+    public let language: Language
+    public let userAgent: String?
+    public let path: String
+    public let method: String
+    public var principal: Principal?
+    /// Why a presented access token was refused, when it was.
+    public var authenticationFailure: MessageKey?
+    public var logger: Logger
+
+    @TaskLocal public static var current: RequestInfo?
+}

@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The operations of `rfl-server`'s subcommands, beside serving: migrations, demonstration data,
+/// the first admin, the audit check, online backup and restore, signing-key rotation.
+public enum ServerOperations {
+    /// Opens (and so migrates) the database; returns the migrations it holds.
+    public static func migrate(_ configuration: ServerConfiguration) throws -> [String] {
+        _ = ServerMetrics.shared
+        try KeyStore.makeFolder(configuration.dataDirectory)
+        let (_, pool) = try SQLiteStorage.open(path: configuration.databasePath)
+        defer { try? pool.close() }
+        return try pool.read { db in try SQLiteStorage.migrator.appliedIdentifiers(db) }.sorted()
+    }
+
+    /// Creates an account with one role (for the first admin), its password checked by the
+    /// policy; the audit log records it as done from the command line.
+    public static func addUser(_ configuration: ServerConfiguration, username: String, role: Role, email: String?, password: String) async throws -> String {
+        guard (3...32).contains(username.count), username.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) else {
+            throw OperationError("a username is 3 to 32 letters, digits, '_', '.' or '-'")
+        }
+        if let refusal = PasswordPolicy(minimumLength: configuration.passwordMinimumLength).check(password, username: username) {
+            throw OperationError("the password is refused: \(refusal)")
+        }
+        let (storage, pool) = try open(configuration)
+        defer { try? pool.close() }
+        let id = UUID().uuidString.lowercased()
+        let hash = try await PasswordHasher(cost: configuration.bcryptCost).hash(password)
+        do {
+            try await storage.users.create(UserRecord(id: id, username: username, email: email, passwordHash: hash, roles: [role], createdAt: Date()))
+        } catch StoreError.conflict {
+            throw OperationError("the username '\(username)' is taken")
+        }
+        try await storage.audit.append(NewAuditEvent(action: "user.created", actor: "cli", target: id, address: "local",
+                                                     details: ["username": username, "roles": role.rawValue]))
+        return id
+    }
+
+    /// Demonstration accounts, one per role but admin, with random passwords returned once.
+    /// Existing accounts are left as they are.
+    public static func seed(_ configuration: ServerConfiguration) async throws -> [(username: String, role: Role, password: String?)] {
+        var created: [(String, Role, String?)] = []
+        for (name, role) in [("demo-gm", Role.gameMaster), ("demo-player", .player), ("demo-player-2", .player), ("demo-designer", .contentDesigner)] {
+            let password = randomPassword()
+            do {
+                _ = try await addUser(configuration, username: name, role: role, email: nil, password: password)
+                created.append((name, role, password))
+            } catch let error as OperationError where error.description.contains("is taken") {
+                created.append((name, role, nil))
+            }
+        }
+        return created
+    }
+
+    static func randomPassword() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+
+    public static func verifyAudit(_ configuration: ServerConfiguration) async throws -> AuditVerification {
+        let (storage, pool) = try open(configuration)
+        defer { try? pool.close() }
+        return try await storage.audit.verify()
+    }
+
+    /// A consistent copy of the live database, taken with SQLite's backup API while the server
+    /// may be serving, written to `path` through a temporary file and checked.
+    public static func backup(_ configuration: ServerConfiguration, to path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { throw OperationError("\(path) exists; choose a new file") }
+        guard FileManager.default.fileExists(atPath: configuration.databasePath) else {
+            throw OperationError("there is no database at \(configuration.databasePath)")
+        }
+        let source = try DatabasePool(path: configuration.databasePath, configuration: SQLiteStorage.configuration())
+        defer { try? source.close() }
+        let temporary = path + ".partial"
+        try? FileManager.default.removeItem(atPath: temporary)
+        do {
+            let destination = try DatabaseQueue(path: temporary)
+            try source.backup(to: destination)
+            try destination.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+            try check(destination, name: temporary)
+            try destination.close()
+            try FileManager.default.moveItem(atPath: temporary, toPath: path)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// Replaces the database with a backup after checking it (integrity, and migrations this
+    /// version knows). The server must be stopped: its lock is taken for the duration.
+    public static func restore(_ configuration: ServerConfiguration, from path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else { throw OperationError("there is no backup at \(path)") }
+        try KeyStore.makeFolder(configuration.dataDirectory)
+        let lock = try ServerLock(dataDirectory: configuration.dataDirectory)
+        defer { lock.release() }
+        var readOnly = GRDB.Configuration()
+        readOnly.readonly = true
+        let backup: DatabaseQueue
+        do {
+            backup = try DatabaseQueue(path: path, configuration: readOnly)
+            try check(backup, name: path)
+        } catch let error as OperationError {
+            throw error
+        } catch {
+            throw OperationError("\(path) is not a readable SQLite database: \(error)")
+        }
+        defer { try? backup.close() }
+        let known = Set(SQLiteStorage.migrator.migrations)
+        let applied = try backup.read { db in try SQLiteStorage.migrator.appliedIdentifiers(db) }
+        let unknown = applied.subtracting(known)
+        guard unknown.isEmpty else { throw OperationError("\(path) comes from a newer version (migrations \(unknown.sorted().joined(separator: ", ")))") }
+        let destination = try DatabaseQueue(path: configuration.databasePath)
+        try backup.backup(to: destination)
+        try destination.close()
+        // Bring it to the current schema.
+        let pool = try DatabasePool(path: configuration.databasePath, configuration: SQLiteStorage.configuration())
+        try SQLiteStorage.migrator.migrate(pool)
+        try pool.close()
+    }
+
+    static func check(_ database: some DatabaseReader, name: String) throws {
+        let result = try database.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+        guard result == ["ok"] else { throw OperationError("\(name) fails SQLite's integrity check: \(result.prefix(5).joined(separator: "; "))") }
+    }
+
+    static func open(_ configuration: ServerConfiguration) throws -> (Storage, DatabasePool) {
+        _ = ServerMetrics.shared
+        try KeyStore.makeFolder(configuration.dataDirectory)
+        let opened = try SQLiteStorage.open(path: configuration.databasePath)
+        return (opened.storage, opened.pool)
+    }
+}
+
+/// An operation that cannot be done, with the reason for the operator.
+public struct OperationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// An exclusive lock on the data folder while the server runs, so that a restore cannot
+/// replace the database under it (and two servers cannot share one folder).
+public final class ServerLock: Sendable {
+    private let descriptor: Int32
+
+    public init(dataDirectory: String) throws {
+        let path = dataDirectory + "/server.lock"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw OperationError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            close(descriptor)
+            throw OperationError("another rfl-server process is using \(dataDirectory); stop it first")
+        }
+        self.descriptor = descriptor
+    }
+
+    public func release() {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+}

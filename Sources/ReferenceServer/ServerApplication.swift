@@ -1,0 +1,124 @@
+import ContentPacks
+import Foundation
+import GRDB
+import Hummingbird
+import Logging
+import NIOCore
+import OpenAPIHummingbird
+import OpenAPIRuntime
+import ServiceLifecycle
+
+/// What the handlers and middlewares share, built once at start.
+struct Services: Sendable {
+    let configuration: ServerConfiguration
+    let storage: Storage
+    /// The packs loaded at start, composed.
+    let rulesets: LoadedRuleset
+    let tokens: TokenService
+    let hasher: PasswordHasher
+    let passwordPolicy: PasswordPolicy
+    let contract: APIContract
+    let localizer: Localizer
+    let metrics: ServerMetrics
+    let documentationPage: String
+    let addressLimiter: RateLimiter
+    let authenticationLimiter: RateLimiter
+    let accountLimiter: RateLimiter
+    let now: @Sendable () -> Date
+}
+
+/// The reference server: ``build(configuration:logger:)`` makes the application (used by
+/// `rfl-server` and by the tests); ``run(configuration:logger:)`` also runs it until SIGINT or
+/// SIGTERM, letting requests in flight finish and closing the database.
+public enum ReferenceServer {
+    /// Options for tests: a clock for the rate limiters, a callback with the bound port.
+    public struct Hooks: Sendable {
+        public var rateLimitClock: (@Sendable () -> Double)?
+        /// The time the login backoff reads.
+        public var wallClock: (@Sendable () -> Date)?
+        public var onServerRunning: (@Sendable (Int) async -> Void)?
+        public init(rateLimitClock: (@Sendable () -> Double)? = nil, wallClock: (@Sendable () -> Date)? = nil,
+                    onServerRunning: (@Sendable (Int) async -> Void)? = nil) {
+            self.rateLimitClock = rateLimitClock
+            self.wallClock = wallClock
+            self.onServerRunning = onServerRunning
+        }
+    }
+
+    /// Opens the data folder and the database (migrating it), loads the signing keys, the
+    /// contract and the catalogs, and assembles the middleware stack and the routes.
+    public static func build(configuration: ServerConfiguration, logger: Logger, hooks: Hooks = Hooks()) async throws -> some ApplicationProtocol {
+        let metrics = ServerMetrics.shared
+        try KeyStore.makeFolder(configuration.dataDirectory)
+        let (storage, _) = try SQLiteStorage.open(path: configuration.databasePath)
+        let keys = try KeyStore(dataDirectory: configuration.dataDirectory, signingFile: configuration.signingKeyFile).load(logger: logger)
+        let tokens = try await TokenService(signing: keys.signing, retired: keys.retired, issuer: configuration.tokenIssuer,
+                                            audience: configuration.tokenAudience, lifetime: configuration.accessTokenLifetime)
+        let rulesets: LoadedRuleset
+        do {
+            rulesets = try PackLoader().load(paths: [configuration.rulesetsDirectory])
+        } catch {
+            throw ConfigurationError("RFL_RULESETS_DIR: the packs in \(configuration.rulesetsDirectory) do not load:\n"
+                                     + error.diagnostics.map(\.description).joined(separator: "\n"))
+        }
+        logger.info("rulesets loaded", metadata: ["packs": "\(rulesets.packs.map { "\($0.id) \($0.version)" }.joined(separator: ", "))"])
+        let contract = try APIContract(document: try ServerResources.openAPIDocument())
+        let localizer = try Localizer.load(from: try ServerResources.catalogs())
+        let clock = hooks.rateLimitClock ?? RateLimiter.monotonicSeconds
+        let services = Services(
+            configuration: configuration, storage: storage, rulesets: rulesets, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
+            passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength), contract: contract, localizer: localizer,
+            metrics: metrics, documentationPage: DocumentationPage.render(contract),
+            addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),
+            authenticationLimiter: RateLimiter(configuration.authRateLimit, clock: clock),
+            accountLimiter: RateLimiter(configuration.accountRateLimit, clock: clock),
+            now: hooks.wallClock ?? { Date() })
+
+        let router = Router(context: ServerContext.self)
+        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: ScopeMiddleware(localizer: localizer, trustedProxies: configuration.trustedProxies, contract: contract))
+        router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
+        router.add(middleware: AddressRateLimitMiddleware(general: services.addressLimiter, authentication: services.authenticationLimiter))
+        router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
+        router.add(middleware: ContractMiddleware(contract: contract))
+        router.add(middleware: AuthenticationMiddleware(tokens: tokens, storage: storage, accountLimiter: services.accountLimiter))
+        try API(services: services).registerHandlers(
+            on: router, configuration: .init(dateTranscoder: .iso8601, jsonEncodingOptions: [.sortedKeys]),
+            middlewares: [PermissionMiddleware()])
+
+        let onRunning = hooks.onServerRunning
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rfl-server"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                logger.notice("rfl-server listening", metadata: ["address": "\(configuration.host):\(port)"])
+                await onRunning?(port)
+            },
+            logger: logger)
+        app.addServices(DatabaseCloser(storage: storage, logger: logger))
+        return app
+    }
+
+    /// Builds the application and runs it until SIGINT or SIGTERM.
+    public static func run(configuration: ServerConfiguration, logger: Logger) async throws {
+        try KeyStore.makeFolder(configuration.dataDirectory)
+        let lock = try ServerLock(dataDirectory: configuration.dataDirectory)
+        defer { lock.release() }
+        let app = try await build(configuration: configuration, logger: logger)
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
+
+/// Closes the database after the HTTP server has stopped (services shut down in reverse order
+/// of their start, and this one starts before the server).
+struct DatabaseCloser: Service {
+    let storage: Storage
+    let logger: Logger
+
+    func run() async throws {
+        try await gracefulShutdown()
+        try await storage.close()
+        logger.info("database closed")
+    }
+}

@@ -1,0 +1,373 @@
+import Crypto
+import Foundation
+import GRDB
+import Mechanics
+
+/// The embedded default store: one SQLite file through GRDB, in WAL mode with foreign keys on,
+/// migrated at open.
+public enum SQLiteStorage {
+    /// Opens (creating it when missing) and migrates the database at `path`.
+    public static func open(path: String) throws -> (storage: Storage, pool: DatabasePool) {
+        let pool = try DatabasePool(path: path, configuration: configuration())
+        try migrator.migrate(pool)
+        let storage = Storage(
+            users: SQLiteUserStore(pool: pool),
+            sessions: SQLiteSessionStore(pool: pool),
+            audit: SQLiteAuditStore(pool: pool),
+            ping: { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } },
+            close: { try pool.close() })
+        return (storage, pool)
+    }
+
+    static func configuration() -> GRDB.Configuration {
+        var configuration = GRDB.Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // WAL is DatabasePool's own mode; NORMAL sync is durable in WAL mode across a process
+            // crash (not across power loss of the last transactions), the usual server choice.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Every statement's duration goes to the metrics, by kind.
+            db.trace(options: .profile) { event in
+                if case let .profile(statement, duration) = event {
+                    ServerMetrics.recordStatement(statement.sql, nanoseconds: Int64(duration * 1e9))
+                }
+            }
+        }
+        return configuration
+    }
+
+    /// The schema's history. Migrations are only ever added.
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("1-accounts-sessions-audit") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                    email TEXT,
+                    password_hash TEXT NOT NULL,
+                    roles TEXT NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    failed_logins INTEGER NOT NULL DEFAULT 0,
+                    last_failed_login_at_ms INTEGER
+                );
+                CREATE TABLE sessions (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    created_at_ms INTEGER NOT NULL,
+                    last_used_at_ms INTEGER NOT NULL,
+                    expires_at_ms INTEGER NOT NULL,
+                    revoked_at_ms INTEGER,
+                    revoke_reason TEXT,
+                    user_agent TEXT,
+                    address TEXT
+                );
+                CREATE INDEX sessions_by_user ON sessions(user_id, created_at_ms);
+                CREATE TABLE refresh_tokens (
+                    token_hash TEXT PRIMARY KEY NOT NULL,
+                    session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+                    created_at_ms INTEGER NOT NULL,
+                    used_at_ms INTEGER
+                );
+                CREATE INDEX refresh_tokens_by_session ON refresh_tokens(session_id);
+                CREATE TABLE audit_events (
+                    sequence INTEGER PRIMARY KEY NOT NULL,
+                    at_ms INTEGER NOT NULL,
+                    action TEXT NOT NULL,
+                    actor TEXT,
+                    target TEXT,
+                    address TEXT,
+                    request_id TEXT,
+                    details TEXT NOT NULL,
+                    previous_hash TEXT NOT NULL,
+                    hash TEXT NOT NULL
+                );
+                CREATE INDEX audit_by_action ON audit_events(action, sequence);
+                CREATE INDEX audit_by_actor ON audit_events(actor, sequence);
+                -- Append-only: the application never changes or removes an event.
+                CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+                    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+                """)
+        }
+        return migrator
+    }
+
+    /// Milliseconds since 1970, the stored form of every time.
+    static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
+    static func date(_ ms: Int64?) -> Date? { ms.map(date) }
+}
+
+struct SQLiteUserStore: UserStore {
+    let pool: DatabasePool
+
+    static func user(_ row: Row) -> UserRecord {
+        UserRecord(id: row["id"], username: row["username"], email: row["email"], passwordHash: row["password_hash"],
+                   roles: (row["roles"] as String).split(separator: ",").compactMap { Role(rawValue: String($0)) }.sorted(),
+                   createdAt: SQLiteStorage.date(row["created_at_ms"] as Int64), failedLogins: row["failed_logins"],
+                   lastFailedLoginAt: SQLiteStorage.date(row["last_failed_login_at_ms"] as Int64?))
+    }
+
+    static func roles(_ roles: [Role]) -> String { Set(roles).sorted().map(\.rawValue).joined(separator: ",") }
+
+    func create(_ user: UserRecord) async throws {
+        do {
+            try await pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO users (id, username, email, password_hash, roles, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+                    """, arguments: [user.id, user.username, user.email, user.passwordHash, Self.roles(user.roles), SQLiteStorage.ms(user.createdAt)])
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            throw StoreError.conflict(field: "username")
+        }
+    }
+
+    func user(id: String) async throws -> UserRecord? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user) }
+    }
+
+    func user(username: String) async throws -> UserRecord? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username]).map(Self.user) }
+    }
+
+    func users(after cursor: String?, limit: Int) async throws -> [UserRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor ?? "", limit]).map(Self.user)
+        }
+    }
+
+    /// Admins other than `userId`.
+    private static func otherAdmins(_ db: Database, _ userId: String) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users WHERE id != ? AND (',' || roles || ',') LIKE '%,admin,%'", arguments: [userId]) ?? 0
+    }
+
+    func setRoles(_ roles: [Role], userId: String) async throws -> UserRecord {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userId]) else { throw StoreError.notFound }
+            let user = Self.user(row)
+            if user.roles.contains(.admin), !roles.contains(.admin), try Self.otherAdmins(db, userId) == 0 {
+                throw StoreError.conflict(field: "roles")
+            }
+            try db.execute(sql: "UPDATE users SET roles = ? WHERE id = ?", arguments: [Self.roles(roles), userId])
+            var updated = user
+            updated.roles = Set(roles).sorted()
+            return updated
+        }
+    }
+
+    func setPasswordHash(_ hash: String, userId: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [hash, userId])
+            guard db.changesCount == 1 else { throw StoreError.notFound }
+        }
+    }
+
+    func delete(userId: String) async throws {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userId]) else { throw StoreError.notFound }
+            if Self.user(row).roles.contains(.admin), try Self.otherAdmins(db, userId) == 0 { throw StoreError.conflict(field: "roles") }
+            try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [userId])
+        }
+    }
+
+    func recordFailedLogin(userId: String, at: Date) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE users SET failed_logins = failed_logins + 1, last_failed_login_at_ms = ? WHERE id = ?",
+                           arguments: [SQLiteStorage.ms(at), userId])
+        }
+    }
+
+    func clearFailedLogins(userId: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE users SET failed_logins = 0, last_failed_login_at_ms = NULL WHERE id = ? AND failed_logins != 0",
+                           arguments: [userId])
+        }
+    }
+}
+
+struct SQLiteSessionStore: SessionStore {
+    let pool: DatabasePool
+
+    static func session(_ row: Row) -> SessionRecord {
+        SessionRecord(id: row["id"], userId: row["user_id"], createdAt: SQLiteStorage.date(row["created_at_ms"] as Int64),
+                      lastUsedAt: SQLiteStorage.date(row["last_used_at_ms"] as Int64), expiresAt: SQLiteStorage.date(row["expires_at_ms"] as Int64),
+                      revokedAt: SQLiteStorage.date(row["revoked_at_ms"] as Int64?), revokeReason: row["revoke_reason"],
+                      userAgent: row["user_agent"], address: row["address"])
+    }
+
+    func create(_ session: SessionRecord, refreshTokenHash: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO sessions (id, user_id, created_at_ms, last_used_at_ms, expires_at_ms, user_agent, address)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [session.id, session.userId, SQLiteStorage.ms(session.createdAt), SQLiteStorage.ms(session.lastUsedAt),
+                                 SQLiteStorage.ms(session.expiresAt), session.userAgent, session.address])
+            try db.execute(sql: "INSERT INTO refresh_tokens (token_hash, session_id, created_at_ms) VALUES (?, ?, ?)",
+                           arguments: [refreshTokenHash, session.id, SQLiteStorage.ms(session.createdAt)])
+        }
+    }
+
+    func session(id: String) async throws -> SessionRecord? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map(Self.session) }
+    }
+
+    func refresh(tokenHash: String, successorHash: String, at now: Date, expiresAt: Date) async throws -> RefreshOutcome {
+        try await pool.write { db in
+            guard let token = try Row.fetchOne(db, sql: "SELECT * FROM refresh_tokens WHERE token_hash = ?", arguments: [tokenHash]),
+                  let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [token["session_id"] as String])
+            else { return .unknown }
+            var session = Self.session(row)
+            let nowMs = SQLiteStorage.ms(now)
+            if (token["used_at_ms"] as Int64?) != nil {
+                // A used token again: someone holds a copy. End the whole family.
+                if session.revokedAt == nil {
+                    try db.execute(sql: "UPDATE sessions SET revoked_at_ms = ?, revoke_reason = 'refresh-token-reuse' WHERE id = ?",
+                                   arguments: [nowMs, session.id])
+                    session.revokedAt = now
+                    session.revokeReason = "refresh-token-reuse"
+                }
+                return .reused(session)
+            }
+            guard session.isActive(at: now) else { return .ended(session) }
+            try db.execute(sql: "UPDATE refresh_tokens SET used_at_ms = ? WHERE token_hash = ?", arguments: [nowMs, tokenHash])
+            try db.execute(sql: "INSERT INTO refresh_tokens (token_hash, session_id, created_at_ms) VALUES (?, ?, ?)",
+                           arguments: [successorHash, session.id, nowMs])
+            try db.execute(sql: "UPDATE sessions SET last_used_at_ms = ?, expires_at_ms = ? WHERE id = ?",
+                           arguments: [nowMs, SQLiteStorage.ms(expiresAt), session.id])
+            session.lastUsedAt = now
+            session.expiresAt = expiresAt
+            return .rotated(session)
+        }
+    }
+
+    func revoke(sessionId: String, reason: String, at now: Date) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(sql: "UPDATE sessions SET revoked_at_ms = ?, revoke_reason = ? WHERE id = ? AND revoked_at_ms IS NULL AND expires_at_ms > ?",
+                           arguments: [SQLiteStorage.ms(now), reason, sessionId, SQLiteStorage.ms(now)])
+            return db.changesCount == 1
+        }
+    }
+
+    func revokeAll(userId: String, except: String?, reason: String, at now: Date) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: """
+                UPDATE sessions SET revoked_at_ms = ?, revoke_reason = ?
+                WHERE user_id = ? AND id != ? AND revoked_at_ms IS NULL AND expires_at_ms > ?
+                """, arguments: [SQLiteStorage.ms(now), reason, userId, except ?? "", SQLiteStorage.ms(now)])
+            return db.changesCount
+        }
+    }
+
+    func activeSessions(userId: String, at now: Date) async throws -> [SessionRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM sessions WHERE user_id = ? AND revoked_at_ms IS NULL AND expires_at_ms > ?
+                ORDER BY created_at_ms DESC, id LIMIT 200
+                """, arguments: [userId, SQLiteStorage.ms(now)]).map(Self.session)
+        }
+    }
+}
+
+struct SQLiteAuditStore: AuditStore {
+    let pool: DatabasePool
+    static let genesis = String(repeating: "0", count: 64)
+
+    static func event(_ row: Row) -> AuditEvent {
+        let details = (try? JSONDecoder().decode([String: String].self, from: Data((row["details"] as String).utf8))) ?? [:]
+        return AuditEvent(sequence: row["sequence"], at: SQLiteStorage.date(row["at_ms"] as Int64), action: row["action"], actor: row["actor"],
+                          target: row["target"], address: row["address"], requestId: row["request_id"], details: details,
+                          previousHash: row["previous_hash"], hash: row["hash"])
+    }
+
+    /// The canonical text an event's hash covers: its fields in a fixed order, as JSON.
+    static func canonical(sequence: Int64, atMs: Int64, _ event: NewAuditEvent) -> String {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("sequence", sequence)
+        writer.field("at_ms", atMs)
+        writer.field("action", event.action)
+        for (key, value) in [("actor", event.actor), ("target", event.target), ("address", event.address), ("request_id", event.requestId)] {
+            writer.key(key)
+            if let value { writer.value(value) } else { writer.null() }
+        }
+        writer.key("details")
+        writer.beginObject()
+        for (key, value) in event.details.sorted(by: { $0.key < $1.key }) { writer.field(key, value) }
+        writer.endObject()
+        writer.endObject()
+        return writer.output
+    }
+
+    static func hash(previous: String, canonical: String) -> String {
+        SHA256.hash(data: Data((previous + "\n" + canonical).utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func detailsJSON(_ details: [String: String]) -> String {
+        var writer = JSONWriter()
+        writer.beginObject()
+        for (key, value) in details.sorted(by: { $0.key < $1.key }) { writer.field(key, value) }
+        writer.endObject()
+        return writer.output
+    }
+
+    func append(_ event: NewAuditEvent) async throws -> AuditEvent {
+        try await pool.write { db in
+            let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
+            let sequence = (last?["sequence"] as Int64? ?? 0) + 1
+            let previous = last?["hash"] as String? ?? Self.genesis
+            let atMs = SQLiteStorage.ms(Date())
+            let hash = Self.hash(previous: previous, canonical: Self.canonical(sequence: sequence, atMs: atMs, event))
+            try db.execute(sql: """
+                INSERT INTO audit_events (sequence, at_ms, action, actor, target, address, request_id, details, previous_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [sequence, atMs, event.action, event.actor, event.target, event.address, event.requestId,
+                                 Self.detailsJSON(event.details), previous, hash])
+            return AuditEvent(sequence: sequence, at: SQLiteStorage.date(atMs), action: event.action, actor: event.actor, target: event.target,
+                              address: event.address, requestId: event.requestId, details: event.details, previousHash: previous, hash: hash)
+        }
+    }
+
+    func events(_ filter: AuditFilter, after cursor: Int64?, limit: Int) async throws -> [AuditEvent] {
+        try await pool.read { db in
+            var clauses = ["sequence > ?"]
+            var arguments: [(any DatabaseValueConvertible)?] = [cursor ?? 0]
+            if let action = filter.action { clauses.append("action = ?"); arguments.append(action) }
+            if let actor = filter.actor { clauses.append("actor = ?"); arguments.append(actor) }
+            if let since = filter.since { clauses.append("at_ms >= ?"); arguments.append(SQLiteStorage.ms(since)) }
+            if let until = filter.until { clauses.append("at_ms < ?"); arguments.append(SQLiteStorage.ms(until)) }
+            arguments.append(limit)
+            return try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE \(clauses.joined(separator: " AND ")) ORDER BY sequence LIMIT ?",
+                                    arguments: StatementArguments(arguments)).map(Self.event)
+        }
+    }
+
+    func verify() async throws -> AuditVerification {
+        try await pool.read { db in
+            var problems: [String] = []
+            var previous = Self.genesis
+            var expected: Int64 = 1
+            var count = 0
+            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY sequence")
+            while let row = try cursor.next() {
+                count += 1
+                let sequence: Int64 = row["sequence"]
+                if sequence != expected { problems.append("event \(sequence): events \(expected) to \(sequence - 1) are missing") }
+                let stored: String = row["previous_hash"]
+                if stored != previous { problems.append("event \(sequence): its previous hash does not match event \(sequence - 1)") }
+                let details = (try? JSONDecoder().decode([String: String].self, from: Data((row["details"] as String).utf8)))
+                if details == nil { problems.append("event \(sequence): its details are not a JSON object of strings") }
+                let event = NewAuditEvent(action: row["action"], actor: row["actor"], target: row["target"], address: row["address"],
+                                          requestId: row["request_id"], details: details ?? [:])
+                let hash = Self.hash(previous: stored, canonical: Self.canonical(sequence: sequence, atMs: row["at_ms"], event))
+                let recorded: String = row["hash"]
+                if hash != recorded { problems.append("event \(sequence): its content does not match its hash (altered)") }
+                previous = recorded
+                expected = sequence + 1
+            }
+            return AuditVerification(events: count, head: previous, problems: problems)
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+
+/// The storage the handlers need, as protocols shaped by what they ask (not by tables), so that
+/// another database (PostgreSQL) can be added beside SQLite without touching a handler.
+public struct Storage: Sendable {
+    public var users: any UserStore
+    public var sessions: any SessionStore
+    public var audit: any AuditStore
+    /// Answers when the database does (readiness).
+    public var ping: @Sendable () async throws -> Void
+    /// Closes the database cleanly (at shutdown).
+    public var close: @Sendable () async throws -> Void
+
+    public init(users: any UserStore, sessions: any SessionStore, audit: any AuditStore,
+                ping: @escaping @Sendable () async throws -> Void, close: @escaping @Sendable () async throws -> Void) {
+        self.users = users
+        self.sessions = sessions
+        self.audit = audit
+        self.ping = ping
+        self.close = close
+    }
+}
+
+/// What a store refuses.
+public enum StoreError: Error, Equatable, Sendable {
+    /// A unique value (a username) is taken.
+    case conflict(field: String)
+    /// The record changed or vanished meanwhile.
+    case notFound
+}
+
+public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
+    case player
+    case gameMaster = "game_master"
+    case contentDesigner = "content_designer"
+    case admin
+
+    public static func < (a: Role, b: Role) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+public struct UserRecord: Sendable, Equatable {
+    public var id: String
+    public var username: String
+    public var email: String?
+    public var passwordHash: String
+    public var roles: [Role]
+    public var createdAt: Date
+    /// Failed logins since the last success, and when the latest was.
+    public var failedLogins: Int
+    public var lastFailedLoginAt: Date?
+
+    public init(id: String, username: String, email: String?, passwordHash: String, roles: [Role], createdAt: Date,
+                failedLogins: Int = 0, lastFailedLoginAt: Date? = nil) {
+        self.id = id
+        self.username = username
+        self.email = email
+        self.passwordHash = passwordHash
+        self.roles = roles
+        self.createdAt = createdAt
+        self.failedLogins = failedLogins
+        self.lastFailedLoginAt = lastFailedLoginAt
+    }
+}
+
+public protocol UserStore: Sendable {
+    /// Stores a new user; `StoreError.conflict(field: "username")` when the name is taken
+    /// (names compare without case).
+    func create(_ user: UserRecord) async throws
+    func user(id: String) async throws -> UserRecord?
+    func user(username: String) async throws -> UserRecord?
+    /// Users ordered by id, after `cursor` (an id).
+    func users(after cursor: String?, limit: Int) async throws -> [UserRecord]
+    /// Replaces the roles; refuses (`conflict(field: "roles")`) to leave no admin at all.
+    func setRoles(_ roles: [Role], userId: String) async throws -> UserRecord
+    func setPasswordHash(_ hash: String, userId: String) async throws
+    /// Deletes the user with their sessions; refuses to delete the last admin.
+    func delete(userId: String) async throws
+    func recordFailedLogin(userId: String, at: Date) async throws
+    func clearFailedLogins(userId: String) async throws
+}
+
+public struct SessionRecord: Sendable, Equatable {
+    public var id: String
+    public var userId: String
+    public var createdAt: Date
+    public var lastUsedAt: Date
+    public var expiresAt: Date
+    public var revokedAt: Date?
+    public var revokeReason: String?
+    public var userAgent: String?
+    public var address: String?
+
+    public init(id: String, userId: String, createdAt: Date, lastUsedAt: Date, expiresAt: Date, revokedAt: Date? = nil,
+                revokeReason: String? = nil, userAgent: String?, address: String?) {
+        self.id = id
+        self.userId = userId
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.revokeReason = revokeReason
+        self.userAgent = userAgent
+        self.address = address
+    }
+
+    public func isActive(at now: Date) -> Bool { revokedAt == nil && expiresAt > now }
+}
+
+/// What presenting a refresh token did.
+public enum RefreshOutcome: Sendable, Equatable {
+    /// The token was current: it is now used, and `session` continues with the new one.
+    case rotated(SessionRecord)
+    /// The token had been used before: its whole session (the token family) is now revoked.
+    case reused(SessionRecord)
+    /// The session has ended (revoked or expired).
+    case ended(SessionRecord)
+    /// No such token.
+    case unknown
+}
+
+public protocol SessionStore: Sendable {
+    /// Starts a session with its first refresh token (stored as a hash only).
+    func create(_ session: SessionRecord, refreshTokenHash: String) async throws
+    func session(id: String) async throws -> SessionRecord?
+    /// In one transaction: checks the presented token, marks it used, stores its successor and
+    /// extends the session, or, on reuse, revokes the session.
+    func refresh(tokenHash: String, successorHash: String, at now: Date, expiresAt: Date) async throws -> RefreshOutcome
+    /// Revokes one session; false when it was not active.
+    func revoke(sessionId: String, reason: String, at now: Date) async throws -> Bool
+    /// Revokes every active session of a user but `except`; returns how many.
+    func revokeAll(userId: String, except: String?, reason: String, at now: Date) async throws -> Int
+    /// The user's active sessions, newest first.
+    func activeSessions(userId: String, at now: Date) async throws -> [SessionRecord]
+}
+
+public struct AuditEvent: Sendable, Equatable {
+    public var sequence: Int64
+    public var at: Date
+    public var action: String
+    public var actor: String?
+    public var target: String?
+    public var address: String?
+    public var requestId: String?
+    public var details: [String: String]
+    public var previousHash: String
+    public var hash: String
+}
+
+/// An event to append: the store gives it its sequence, time and hashes.
+public struct NewAuditEvent: Sendable {
+    public var action: String
+    public var actor: String?
+    public var target: String?
+    public var address: String?
+    public var requestId: String?
+    public var details: [String: String]
+
+    public init(action: String, actor: String? = nil, target: String? = nil, address: String? = nil, requestId: String? = nil,
+                details: [String: String] = [:]) {
+        self.action = action
+        self.actor = actor
+        self.target = target
+        self.address = address
+        self.requestId = requestId
+        self.details = details
+    }
+}
+
+public struct AuditFilter: Sendable {
+    public var action: String?
+    public var actor: String?
+    public var since: Date?
+    public var until: Date?
+    public init(action: String? = nil, actor: String? = nil, since: Date? = nil, until: Date? = nil) {
+        self.action = action
+        self.actor = actor
+        self.since = since
+        self.until = until
+    }
+}
+
+/// The outcome of checking the audit chain.
+public struct AuditVerification: Sendable, Equatable {
+    public var events: Int
+    /// The last event's hash: record it elsewhere to detect a later truncation.
+    public var head: String
+    /// Each problem: the sequence where the chain breaks and why.
+    public var problems: [String]
+    public var isIntact: Bool { problems.isEmpty }
+}
+
+public protocol AuditStore: Sendable {
+    /// Appends an event, chained to the previous one by its hash.
+    @discardableResult
+    func append(_ event: NewAuditEvent) async throws -> AuditEvent
+    /// Events oldest first, after `cursor` (a sequence), matching `filter`.
+    func events(_ filter: AuditFilter, after cursor: Int64?, limit: Int) async throws -> [AuditEvent]
+    /// Recomputes the chain from the first event.
+    func verify() async throws -> AuditVerification
+}

@@ -1,0 +1,175 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ReferenceServer
+
+/// `rfl-server`: reads the configuration, then serves or runs one operation. Everything it does
+/// is in the ReferenceServer library.
+@main
+struct RFLServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rfl-server",
+        abstract: "The Roll for Language reference server.",
+        discussion: "Configuration comes from the environment and ./.env (see .env.example and docs/server.md).",
+        subcommands: [Serve.self, Migrate.self, Seed.self, UserCommand.self, AuditCommand.self, Backup.self, Restore.self, Keys.self, EnvExample.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// Options every subcommand takes.
+struct Common: ParsableArguments {
+    @Option(name: .customLong("env-file"), help: "The .env file to read, besides the environment.")
+    var environmentFile = ".env"
+
+    func load() async throws -> ServerConfiguration {
+        do {
+            let configuration = try await ServerConfiguration.load(environmentFile: environmentFile)
+            ServerLogging.bootstrap(configuration)
+            return configuration
+        } catch let error as ConfigurationError {
+            throw ValidationError("configuration: \(error.description)")
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve HTTP until SIGINT or SIGTERM (the default).")
+    @OptionGroup var common: Common
+
+    func run() async throws {
+        let configuration = try await common.load()
+        try await ReferenceServer.run(configuration: configuration, logger: Logger(label: "rfl-server"))
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create or bring the database to the current schema.")
+    @OptionGroup var common: Common
+
+    func run() async throws {
+        let configuration = try await common.load()
+        for migration in try ServerOperations.migrate(configuration) { print("applied: \(migration)") }
+    }
+}
+
+struct Seed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create demonstration accounts (a game master, players, a designer).")
+    @OptionGroup var common: Common
+
+    func run() async throws {
+        let configuration = try await common.load()
+        for account in try await ServerOperations.seed(configuration) {
+            print("\(account.username) (\(account.role.rawValue)): " + (account.password.map { "password \($0)" } ?? "exists, left as it is"))
+        }
+    }
+}
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage accounts.", subcommands: [Add.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an account; its password is read from standard input.")
+        @OptionGroup var common: Common
+        @Argument(help: "The username.") var name: String
+        @Option(help: "player, game_master, content_designer or admin.") var role: String = "player"
+        @Option(help: "An email address.") var email: String?
+
+        func run() async throws {
+            guard let role = Role(rawValue: role) else { throw ValidationError("--role must be one of \(Role.allCases.map(\.rawValue).joined(separator: ", "))") }
+            let configuration = try await common.load()
+            guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("give the password on standard input") }
+            do {
+                let id = try await ServerOperations.addUser(configuration, username: name, role: role, email: email, password: line)
+                print("created \(name) (\(role.rawValue)), id \(id)")
+            } catch let error as OperationError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+}
+
+struct AuditCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "The audit log.", subcommands: [Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check the hash chain; exit 1 when an event was altered or removed.")
+        @OptionGroup var common: Common
+
+        func run() async throws {
+            let verification = try await ServerOperations.verifyAudit(try await common.load())
+            for problem in verification.problems { print("broken: \(problem)") }
+            print("\(verification.events) events, head \(verification.head): \(verification.isIntact ? "intact" : "BROKEN")")
+            if !verification.isIntact { throw ExitCode(1) }
+        }
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Copy the database, consistently, while the server may be serving.")
+    @OptionGroup var common: Common
+    @Argument(help: "The new backup file.") var path: String
+
+    func run() async throws {
+        let configuration = try await common.load()
+        do {
+            try ServerOperations.backup(configuration, to: path)
+        } catch let error as OperationError {
+            throw ValidationError(error.description)
+        }
+        print("backed up to \(path)")
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Replace the database with a checked backup (the server must be stopped).")
+    @OptionGroup var common: Common
+    @Argument(help: "The backup file.") var path: String
+
+    func run() async throws {
+        let configuration = try await common.load()
+        do {
+            try ServerOperations.restore(configuration, from: path)
+        } catch let error as OperationError {
+            throw ValidationError(error.description)
+        }
+        print("restored from \(path)")
+    }
+}
+
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The signing keys of access tokens.", subcommands: [Rotate.self, Prune.self])
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a new signing key; the old one keeps verifying until pruned.")
+        @OptionGroup var common: Common
+
+        func run() async throws {
+            let configuration = try await common.load()
+            let store = KeyStore(dataDirectory: configuration.dataDirectory, signingFile: configuration.signingKeyFile)
+            do {
+                let (retired, current) = try store.rotate()
+                print("retired \(retired); signing with \(current). Restart the server to use it.")
+            } catch let error as ConfigurationError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    struct Prune: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete retired keys older than the access-token lifetime.")
+        @OptionGroup var common: Common
+
+        func run() async throws {
+            let configuration = try await common.load()
+            let store = KeyStore(dataDirectory: configuration.dataDirectory, signingFile: configuration.signingKeyFile)
+            for kid in try store.prune(olderThan: Double(configuration.accessTokenLifetime)) { print("deleted \(kid)") }
+        }
+    }
+}
+
+struct EnvExample: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "env-example", abstract: "Print .env.example: every setting with its default.")
+
+    func run() async throws {
+        print(ServerConfiguration.environmentExample, terminator: "")
+    }
+}
