@@ -62,7 +62,7 @@ public enum ReferenceServer {
                                      + error.diagnostics.map(\.description).joined(separator: "\n"))
         }
         logger.info("rulesets loaded", metadata: ["packs": "\(rulesets.packs.map { "\($0.id) \($0.version)" }.joined(separator: ", "))"])
-        let contract = try APIContract(document: try ServerResources.openAPIDocument())
+        let contract = try APIContract(document: try ServerResources.openAPIDocument(), passwordMinimumLength: configuration.passwordMinimumLength)
         let localizer = try Localizer.load(from: try ServerResources.catalogs())
         let clock = hooks.rateLimitClock ?? RateLimiter.monotonicSeconds
         let services = Services(

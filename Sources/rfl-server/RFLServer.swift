@@ -26,7 +26,9 @@ struct Common: ParsableArguments {
             ServerLogging.bootstrap(configuration)
             return configuration
         } catch let error as ConfigurationError {
-            throw ValidationError("configuration: \(error.description)")
+            // Not a usage error: say what is wrong and stop.
+            FileHandle.standardError.write(Data("error: configuration: \(error.description)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

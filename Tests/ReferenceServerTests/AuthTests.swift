@@ -35,8 +35,10 @@ import Testing
     @Test func thePasswordPolicyOfNIST() async throws {
         let server = try TestServer()
         try await server.test { client in
+            // Below the configured length, the contract itself refuses (400).
+            let short = try await client.register("mariela", "short-pass")
+            #expect(short.status == .badRequest && short.fieldErrors["/password"] == "This must be at least 12 characters long.")
             let cases: [(String, String)] = [
-                ("short-pass", "The password must be at least 12 characters long."),
                 ("password1234", "This password is among the most common ones; choose another."),
                 ("aaaaaaaaaaaaaaa", "This password is a repeated or sequential pattern; choose another."),
                 ("123456789012345", "This password is a repeated or sequential pattern; choose another."),
@@ -46,13 +48,26 @@ import Testing
             ]
             for (password, message) in cases {
                 let reply = try await client.register("mariela", password)
-                #expect(reply.status == .badRequest, "\(password)")
+                #expect(reply.status == .unprocessableContent, "\(password)")
+                #expect(reply.problemType == "unprocessable", "\(password)")
                 #expect(reply.fieldErrors["/password"] == message, "\(password): \(reply.text)")
             }
             // No composition rules: spaces, Unicode and plain words are fine when long enough.
             #expect(try await client.register("mariela", "el gato bebe café").status == .created)
             // Compared after NFKC: the fullwidth form of a common password is that password.
             #expect(try await client.register("mariel2", "ｐａｓｓｗｏｒｄ１２３４").fieldErrors["/password"]?.contains("common") == true)
+        }
+    }
+
+    @Test func theDocumentCarriesTheConfiguredPasswordLength() async throws {
+        let server = try TestServer { $0.passwordMinimumLength = 8 }
+        try await server.test { client in
+            let document = try await client.call(.get, "/openapi.yaml").text
+            #expect(document.contains("password: { type: string, minLength: 8, maxLength: 1024"))
+            #expect(document.contains("new_password: { type: string, minLength: 8,"))
+            #expect(try await client.register("mariela", "kiwi tea").status == .created)
+            let refused = try await client.register("mariela2", "kiwi te")
+            #expect(refused.status == .badRequest && refused.fieldErrors["/password"] == "This must be at least 8 characters long.")
         }
     }
 
@@ -179,7 +194,7 @@ import Testing
             let two = try await client.login("ana")
             let wrong = try await client.call(.put, "/v1/me/password", token: one.access,
                                               json: #"{"current_password":"not it at all","new_password":"another long passphrase"}"#)
-            #expect(wrong.status == .badRequest && wrong.fieldErrors["/current_password"] == "The current password is not correct.")
+            #expect(wrong.status == .unprocessableContent && wrong.fieldErrors["/current_password"] == "The current password is not correct.")
             let weak = try await client.call(.put, "/v1/me/password", token: one.access,
                                              json: #"{"current_password":"\#(TestServer.password)","new_password":"password1234"}"#)
             #expect(weak.fieldErrors["/new_password"]?.contains("common") == true)

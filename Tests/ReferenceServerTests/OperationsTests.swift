@@ -141,7 +141,7 @@ import Testing
         try await server.test { client in
             let document = try await client.call(.get, "/openapi.yaml")
             #expect(document.status == .ok && document.headers[.contentType]?.hasPrefix("application/yaml") == true)
-            #expect(document.text == (try ServerResources.openAPIDocument()))
+            #expect(document.text == (try ServerResources.openAPIDocument()), "with the default password length, the file as it is")
             let docs = try await client.call(.get, "/docs")
             #expect(docs.status == .ok && docs.headers[.contentType]?.hasPrefix("text/html") == true)
             #expect(docs.text.contains("<code>/v1/auth/login</code>") && docs.text.contains("permission users.manage"))

@@ -44,12 +44,12 @@ struct API: APIProtocol {
 
     static func passwordProblem(_ refusal: PasswordPolicy.Refusal, field: String) -> Problem {
         switch refusal {
-        case .tooShort(let minimum): .validation(field, .passwordTooShort, ["min": String(minimum)])
-        case .tooLong(let maximum): .validation(field, .passwordTooLong, ["max": String(maximum)])
-        case .common: .validation(field, .passwordCommon)
-        case .repetitive: .validation(field, .passwordRepetitive)
-        case .containsUsername: .validation(field, .passwordContainsUsername)
-        case .containsServiceName: .validation(field, .passwordContainsServiceName)
+        case .tooShort(let minimum): .unprocessable(field, .passwordTooShort, ["min": String(minimum)])
+        case .tooLong(let maximum): .unprocessable(field, .passwordTooLong, ["max": String(maximum)])
+        case .common: .unprocessable(field, .passwordCommon)
+        case .repetitive: .unprocessable(field, .passwordRepetitive)
+        case .containsUsername: .unprocessable(field, .passwordContainsUsername)
+        case .containsServiceName: .unprocessable(field, .passwordContainsServiceName)
         }
     }
 
@@ -198,7 +198,7 @@ struct API: APIProtocol {
         let user = try principal.user
         guard try await services.hasher.verify(body.currentPassword, hash: user.passwordHash) else {
             try await audit("user.password_change_failed", target: user.id, ["reason": "wrong-password"])
-            throw Problem.validation("/current_password", .passwordWrong)
+            throw Problem.unprocessable("/current_password", .passwordWrong)
         }
         if let refusal = services.passwordPolicy.check(body.newPassword, username: user.username) {
             throw Self.passwordProblem(refusal, field: "/new_password")

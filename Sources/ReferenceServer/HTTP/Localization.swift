@@ -38,6 +38,7 @@ public enum Language: String, Sendable, CaseIterable {
 public enum MessageKey: String, Sendable, CaseIterable {
     // Titles of problem types.
     case titleValidation = "title.validation"
+    case titleUnprocessable = "title.unprocessable"
     case titleMalformed = "title.malformed"
     case titleUnauthenticated = "title.unauthenticated"
     case titleForbidden = "title.forbidden"

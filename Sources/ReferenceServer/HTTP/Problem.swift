@@ -73,6 +73,11 @@ public struct Problem: Error, Sendable {
     static func validation(_ field: String, _ message: MessageKey, _ arguments: [String: String] = [:]) -> Problem {
         validation([FieldError(field, message, arguments)])
     }
+    /// Well-formed input the rules refuse (a weak password, a wrong current password): 422.
+    static func unprocessable(_ field: String, _ message: MessageKey, _ arguments: [String: String] = [:]) -> Problem {
+        Problem(.unprocessableContent, "unprocessable", title: .titleUnprocessable, detail: message, arguments,
+                errors: [FieldError(field, message, arguments)])
+    }
     static func malformed(_ reason: String) -> Problem {
         Problem(.badRequest, "malformed", title: .titleMalformed, detail: .bodyNotJSON, ["reason": reason])
     }

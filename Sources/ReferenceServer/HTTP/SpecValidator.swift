@@ -42,6 +42,16 @@ public final class APIContract: Sendable {
         let schema: SchemaNode
     }
 
+    /// The contract from openapi.yaml, with the minimum length of new passwords set to the
+    /// configured one, so that the document served and the checks made agree with the policy.
+    public convenience init(document: String, passwordMinimumLength: Int) throws {
+        let adjusted = document.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard line.hasSuffix("# the password policy's minimum"), let range = line.firstRange(of: /minLength: \d+/) else { return String(line) }
+            return line.replacingCharacters(in: range, with: "minLength: \(passwordMinimumLength)")
+        }.joined(separator: "\n")
+        try self.init(document: adjusted)
+    }
+
     public init(document: String) throws {
         self.document = document
         guard let root = try Yams.load(yaml: document) as? [String: Any] else { throw ConfigurationError("openapi.yaml is not a YAML mapping") }
