@@ -63,6 +63,11 @@ public struct PackLoader: Sendable {
         case .success(let contents): bytes = contents
         case .failure(let error): throw error
         }
+        return try describe(xml: bytes, path: path)
+    }
+
+    /// What one pack held in memory declares (an upload, say), checked on its own.
+    public func describe(xml bytes: [UInt8], path: String = "<memory>") throws(PackError) -> PackInfo {
         switch parse(bytes, path: path) {
         case .success(let (document, diagnostics)):
             guard let document, !diagnostics.contains(where: { $0.severity == .error }) else { throw PackError(diagnostics) }
