@@ -14,6 +14,8 @@ struct Services: Sendable {
     let storage: Storage
     /// The packs loaded at start, composed.
     let rulesets: LoadedRuleset
+    /// Published packs, and the rulesets campaigns pin.
+    let packs: PackLibrary
     let tokens: TokenService
     let hasher: PasswordHasher
     let passwordPolicy: PasswordPolicy
@@ -62,11 +64,15 @@ public enum ReferenceServer {
                                      + error.diagnostics.map(\.description).joined(separator: "\n"))
         }
         logger.info("rulesets loaded", metadata: ["packs": "\(rulesets.packs.map { "\($0.id) \($0.version)" }.joined(separator: ", "))"])
+        let packs = PackLibrary(store: storage.packs)
+        for record in try await packs.installBundled(directory: configuration.rulesetsDirectory, logger: logger) {
+            logger.notice("bundled pack installed", metadata: ["pack": "\(record.id) \(record.version)"])
+        }
         let contract = try APIContract(document: try ServerResources.openAPIDocument(), passwordMinimumLength: configuration.passwordMinimumLength)
         let localizer = try Localizer.load(from: try ServerResources.catalogs())
         let clock = hooks.rateLimitClock ?? RateLimiter.monotonicSeconds
         let services = Services(
-            configuration: configuration, storage: storage, rulesets: rulesets, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
+            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
             passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength), contract: contract, localizer: localizer,
             metrics: metrics, documentationPage: DocumentationPage.render(contract),
             addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),
@@ -79,12 +85,13 @@ public enum ReferenceServer {
         router.add(middleware: ScopeMiddleware(localizer: localizer, trustedProxies: configuration.trustedProxies, contract: contract))
         router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
         router.add(middleware: AddressRateLimitMiddleware(general: services.addressLimiter, authentication: services.authenticationLimiter))
-        router.add(middleware: BodyLimitMiddleware(maxBytes: configuration.maxBodyBytes))
+        router.add(middleware: BodyLimitMiddleware(defaultMaxBytes: configuration.maxBodyBytes,
+                                                   routeLimits: ["POST /v1/packs": configuration.maxPackBytes]))
         router.add(middleware: ContractMiddleware(contract: contract))
         router.add(middleware: AuthenticationMiddleware(tokens: tokens, storage: storage, accountLimiter: services.accountLimiter))
         try API(services: services).registerHandlers(
             on: router, configuration: .init(dateTranscoder: .iso8601, jsonEncodingOptions: [.sortedKeys]),
-            middlewares: [PermissionMiddleware()])
+            middlewares: [EntityTagMiddleware(), PermissionMiddleware(campaigns: storage.campaigns), EmptyBodyMiddleware()])
 
         let onRunning = hooks.onServerRunning
         var app = Application(

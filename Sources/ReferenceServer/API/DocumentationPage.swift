@@ -71,6 +71,8 @@ enum DocumentationPage {
         case .signedIn: "any signed-in user"
         case .permission(let permission): "permission \(permission.rawValue)"
         case .selfOr(let permission, _): "the user themselves, or permission \(permission.rawValue)"
+        case .campaign(.member): "a member of the campaign"
+        case .campaign(.gameMaster): "the campaign's game master"
         }
     }
 

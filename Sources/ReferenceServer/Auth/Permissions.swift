@@ -10,14 +10,21 @@ public enum Permission: String, Sendable, CaseIterable {
     case usersManage = "users.manage"
     /// Read the audit log.
     case auditRead = "audit.read"
+    /// Publish and retire content packs.
+    case packsPublish = "packs.publish"
+    /// Create campaigns (and so be their game master).
+    case campaignsCreate = "campaigns.create"
 }
 
 extension Role {
-    /// The permissions each role grants. Roles without any yet (player, game master, content
-    /// designer) reach only what every signed-in user may: their own account and sessions.
+    /// The permissions each role grants. Beyond them, every signed-in user reaches their own
+    /// account and sessions, reads the published packs, joins campaigns by invitation and plays
+    /// in the campaigns they are a member of (``Requirement/campaign(_:)``).
     public var permissions: Set<Permission> {
         switch self {
-        case .player, .gameMaster, .contentDesigner: []
+        case .player: []
+        case .gameMaster: [.campaignsCreate]
+        case .contentDesigner: [.packsPublish]
         case .admin: Set(Permission.allCases)
         }
     }
@@ -33,6 +40,14 @@ public enum Requirement: Sendable, Equatable {
     case permission(Permission)
     /// The user named by a path parameter themselves, or a user with the permission.
     case selfOr(Permission, parameter: String)
+    /// A member of the campaign named by the path parameter `campaignId` (everyone else is
+    /// answered 404: a campaign's existence is its members' business), or only its game master.
+    case campaign(CampaignRequirement)
+}
+
+public enum CampaignRequirement: Sendable, Equatable {
+    case member
+    case gameMaster
 }
 
 public enum AccessPolicy {
@@ -58,13 +73,46 @@ public enum AccessPolicy {
         "deleteUser": .permission(.usersManage),
         "setRoles": .permission(.usersManage),
         "listAuditEvents": .permission(.auditRead),
+        "listPacks": .signedIn,
+        "publishPack": .permission(.packsPublish),
+        "getPack": .signedIn,
+        "getPackXML": .signedIn,
+        "retirePack": .permission(.packsPublish),
+        "listCampaigns": .signedIn,
+        "createCampaign": .permission(.campaignsCreate),
+        "getCampaign": .campaign(.member),
+        "archiveCampaign": .campaign(.gameMaster),
+        "createInvitation": .campaign(.gameMaster),
+        "acceptInvitation": .signedIn,
+        "listMembers": .campaign(.member),
+        // A member leaves; the game master removes anyone (the handler tells the two apart).
+        "removeMember": .campaign(.member),
+        "listCharacters": .campaign(.member),
+        "createCharacter": .campaign(.member),
+        "getCharacter": .campaign(.member),
+        // Its player or the game master (checked by the handler against the character's owner).
+        "updateCharacter": .campaign(.member),
+        "deleteCharacter": .campaign(.member),
+        "applySource": .campaign(.gameMaster),
+        "removeSource": .campaign(.gameMaster),
+        "listPlaySessions": .campaign(.member),
+        "startPlaySession": .campaign(.gameMaster),
+        "getPlaySession": .campaign(.member),
+        "setClientSeed": .campaign(.member),
+        "endPlaySession": .campaign(.gameMaster),
+        "rollDice": .campaign(.member),
+        "rollCheck": .campaign(.member),
+        "listLog": .campaign(.member),
+        // A campaign named in the body is checked by the handler, as a member.
+        "computeOdds": .signedIn,
     ]
 
     public static func permissions(of roles: [Role]) -> Set<Permission> {
         roles.reduce(into: Set<Permission>()) { $0.formUnion($1.permissions) }
     }
 
-    /// Throws the problem that refuses the request, if it must be refused.
+    /// Throws the problem that refuses the request, if it must be refused. Campaign
+    /// requirements are checked by ``PermissionMiddleware`` after this, against the store.
     static func check(_ operationID: String, principal: Principal?, failure: MessageKey?, pathParameters: [String: Substring]) throws(Problem) {
         guard let requirement = requirements[operationID] else {
             // An operation nobody classified is closed to everyone.
@@ -74,7 +122,7 @@ public enum AccessPolicy {
         guard let principal else { throw Problem.unauthenticated(failure ?? .tokenMissing) }
         let granted = permissions(of: principal.user.roles)
         switch requirement {
-        case .anyone, .signedIn:
+        case .anyone, .signedIn, .campaign:
             return
         case .permission(let permission):
             guard granted.contains(permission) else { throw Problem.forbidden(.permissionMissing, ["permission": permission.rawValue]) }
@@ -85,12 +133,22 @@ public enum AccessPolicy {
     }
 }
 
-/// Applies ``AccessPolicy`` to every OpenAPI operation, by its operationId.
+/// Applies ``AccessPolicy`` to every OpenAPI operation, by its operationId, and for campaign
+/// routes the membership the route requires.
 struct PermissionMiddleware: ServerMiddleware {
+    let campaigns: any CampaignStore
+
     func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
         let info = RequestInfo.current
         try AccessPolicy.check(operationID, principal: info?.principal, failure: info?.authenticationFailure, pathParameters: metadata.pathParameters)
+        if case .campaign(let level) = AccessPolicy.requirements[operationID], let principal = info?.principal {
+            guard let id = metadata.pathParameters["campaignId"].map(String.init),
+                  let role = try await campaigns.role(campaignId: id, userId: principal.user.id) else {
+                throw Problem.notFound(.campaignNotFound)
+            }
+            if level == .gameMaster, role != .gameMaster { throw Problem.forbidden(.gameMasterOnly) }
+        }
         return try await next(request, body, metadata)
     }
 }

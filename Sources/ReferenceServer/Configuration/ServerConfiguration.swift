@@ -45,6 +45,12 @@ public struct ServerConfiguration: Sendable {
     public var loginBackoffMaximum = 900
     /// The largest request body accepted, in bytes (`RFL_MAX_BODY_BYTES`).
     public var maxBodyBytes = 1 << 20
+    /// The largest pack accepted by `POST /v1/packs`, in bytes (`RFL_MAX_PACK_BYTES`).
+    public var maxPackBytes = 4 << 20
+    /// Most elementary steps `POST /v1/odds` may take for an expression (`RFL_ODDS_MAX_WORK`).
+    public var oddsMaxWork = 20_000_000
+    /// Seconds an invitation lasts when its game master gives no time (`RFL_INVITATION_TTL`).
+    public var invitationLifetime = 7 * 86_400
     /// Proxies whose `X-Forwarded-For` is believed (`RFL_TRUSTED_PROXIES`, addresses or CIDR
     /// ranges, comma-separated). Empty: the connection's address is the client's.
     public var trustedProxies: [AddressRange] = []
@@ -90,6 +96,9 @@ public struct ServerConfiguration: Sendable {
         ("RFL_LOGIN_FAILURES_BEFORE_BACKOFF", "5", "Failed logins of one account before each next attempt must wait."),
         ("RFL_LOGIN_BACKOFF_MAX", "900", "Longest wait after failed logins, in seconds."),
         ("RFL_MAX_BODY_BYTES", "1048576", "Largest request body, in bytes."),
+        ("RFL_MAX_PACK_BYTES", "4194304", "Largest content pack accepted by POST /v1/packs, in bytes (at most 16777216)."),
+        ("RFL_ODDS_MAX_WORK", "20000000", "Most elementary steps POST /v1/odds may spend on an expression (about 50 ms at the default)."),
+        ("RFL_INVITATION_TTL", "604800", "Seconds a campaign invitation lasts unless its game master says otherwise."),
         ("RFL_TRUSTED_PROXIES", "", "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated."),
     ]
 
@@ -153,6 +162,9 @@ public struct ServerConfiguration: Sendable {
         loginFailuresBeforeBackoff = try integer("RFL_LOGIN_FAILURES_BEFORE_BACKOFF", 1...1000, loginFailuresBeforeBackoff)
         loginBackoffMaximum = try integer("RFL_LOGIN_BACKOFF_MAX", 1...86_400, loginBackoffMaximum)
         maxBodyBytes = try integer("RFL_MAX_BODY_BYTES", 1024...(1 << 30), maxBodyBytes)
+        maxPackBytes = try integer("RFL_MAX_PACK_BYTES", 1024...(16 << 20), maxPackBytes)
+        oddsMaxWork = try integer("RFL_ODDS_MAX_WORK", 1000...1_000_000_000, oddsMaxWork)
+        invitationLifetime = try integer("RFL_INVITATION_TTL", 60...2_592_000, invitationLifetime)
         if let raw = text("RFL_TRUSTED_PROXIES") {
             trustedProxies = try raw.split(separator: ",").map { item in
                 let entry = item.trimmingCharacters(in: .whitespaces)

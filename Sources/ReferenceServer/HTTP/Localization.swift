@@ -50,6 +50,8 @@ public enum MessageKey: String, Sendable, CaseIterable {
     case titleRateLimited = "title.rate_limited"
     case titleInternal = "title.internal"
     case titleUnavailable = "title.unavailable"
+    case titlePreconditionFailed = "title.precondition_failed"
+    case titlePreconditionRequired = "title.precondition_required"
     // Fields.
     case fieldRequired = "field.required"
     case fieldUnknown = "field.unknown"
@@ -96,6 +98,28 @@ public enum MessageKey: String, Sendable, CaseIterable {
     case internalError = "detail.internal"
     case databaseUnavailable = "detail.database_unavailable"
     case cursorInvalid = "detail.cursor_invalid"
+    // Packs, campaigns, characters, play.
+    case mediaTypeXML = "detail.media_type_xml"
+    case packInvalid = "detail.pack_invalid"
+    case packVersionExists = "detail.pack_version_exists"
+    case packNotFound = "detail.pack_not_found"
+    case packsUnresolved = "detail.packs_unresolved"
+    case campaignNotFound = "detail.campaign_not_found"
+    case campaignArchived = "detail.campaign_archived"
+    case gameMasterOnly = "detail.game_master_only"
+    case invitationInvalid = "detail.invitation_invalid"
+    case memberNotFound = "detail.member_not_found"
+    case lastGameMaster = "detail.last_game_master"
+    case characterNotFound = "detail.character_not_found"
+    case characterNotYours = "detail.character_not_yours"
+    case versionMismatch = "detail.version_mismatch"
+    case ifMatchRequired = "detail.if_match_required"
+    case rulesRefuse = "detail.rules_refuse"
+    case noOpenSession = "detail.no_open_session"
+    case sessionAlreadyOpen = "detail.session_already_open"
+    case playSessionNotFound = "detail.play_session_not_found"
+    case playSessionEnded = "detail.play_session_ended"
+    case idempotencyKeyReused = "detail.idempotency_key_reused"
 }
 
 /// Message catalogs, loaded once from the resources.

@@ -175,9 +175,12 @@ enum RateLimitHeaders {
 /// than that in memory, then hands the collected body on.
 struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = ServerContext
-    let maxBytes: Int
+    let defaultMaxBytes: Int
+    /// Other limits for some routes, by "METHOD /path" (pack uploads).
+    var routeLimits: [String: Int] = [:]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let maxBytes = routeLimits["\(request.method.rawValue) \(request.uri.path)"] ?? defaultMaxBytes
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBytes { throw Problem.tooLarge(max: maxBytes) }
         var request = request
         var collected = ByteBuffer()
@@ -206,9 +209,38 @@ struct ContractMiddleware: RouterMiddleware {
         request.body = .init(buffer: buffer)
         var query: [String: [String]] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key), default: []].append(String(value)) }
-        let errors = try contract.validate(operation, pathParameters: parameters, query: query, contentType: request.headers[.contentType],
-                                           body: Array(buffer: buffer))
+        var headers: [String: String] = [:]
+        for parameter in operation.parameters where parameter.location == "header" {
+            if let name = HTTPField.Name(parameter.name), let value = request.headers[name] { headers[parameter.name.lowercased()] = value }
+        }
+        let errors = try contract.validate(operation, pathParameters: parameters, query: query, headers: headers,
+                                           contentType: request.headers[.contentType], body: Array(buffer: buffer))
         guard errors.isEmpty else { throw Problem.validation(errors) }
         return try await next(request, context)
+    }
+}
+
+/// An empty request body is no body: operations whose body is optional (an invitation's
+/// settings, a session's client seed) then see none, rather than JSON that fails to decode.
+/// Bodies reach this point already read and bounded by ``BodyLimitMiddleware``.
+struct EmptyBodyMiddleware: ServerMiddleware {
+    func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+                   next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
+        guard let body else { return try await next(request, nil, metadata) }
+        let bytes = try await [UInt8](collecting: body, upTo: .max)
+        return try await next(request, bytes.isEmpty ? nil : HTTPBody(bytes), metadata)
+    }
+}
+
+/// Entity tags go out as RFC 9110 writes them (`"v3"`): the OpenAPI runtime encodes header
+/// values as URI components, which would turn the quotes into `%22`.
+struct EntityTagMiddleware: ServerMiddleware {
+    func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+                   next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
+        var (response, responseBody) = try await next(request, body, metadata)
+        if let tag = response.headerFields[.eTag], tag.contains("%"), let decoded = tag.removingPercentEncoding {
+            response.headerFields[.eTag] = decoded
+        }
+        return (response, responseBody)
     }
 }

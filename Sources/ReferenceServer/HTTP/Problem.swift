@@ -14,6 +14,18 @@ public struct Problem: Error, Sendable {
     public var errors: [FieldError]
     /// Extra response headers (`Retry-After`, `RateLimit-*`, `WWW-Authenticate`).
     public var headers: HTTPFields
+    /// For a pack that does not validate: every diagnostic with its line and column.
+    public var diagnostics: [PackDiagnostic] = []
+
+    /// A diagnostic of `rfl validate`: where (`path`, `line`, `column`), how bad, and why.
+    public struct PackDiagnostic: Sendable, Equatable {
+        public var path: String
+        public var line: Int
+        public var column: Int
+        public var severity: String
+        public var code: String
+        public var message: String
+    }
 
     public struct FieldError: Sendable, Equatable {
         /// A JSON pointer into the body (`/password`) or a parameter's name (`limit`).
@@ -61,6 +73,21 @@ public struct Problem: Error, Sendable {
             }
             writer.endArray()
         }
+        if !diagnostics.isEmpty {
+            writer.key("diagnostics")
+            writer.beginArray()
+            for diagnostic in diagnostics {
+                writer.beginObject()
+                writer.field("path", diagnostic.path)
+                writer.field("line", diagnostic.line)
+                writer.field("column", diagnostic.column)
+                writer.field("severity", diagnostic.severity)
+                writer.field("code", diagnostic.code)
+                writer.field("message", diagnostic.message)
+                writer.endObject()
+            }
+            writer.endArray()
+        }
         writer.endObject()
         return writer.output
     }
@@ -92,14 +119,27 @@ public struct Problem: Error, Sendable {
     static func notFound(_ detail: MessageKey, _ arguments: [String: String] = [:]) -> Problem {
         Problem(.notFound, "not-found", title: .titleNotFound, detail: detail, arguments)
     }
-    static func conflict(_ detail: MessageKey, field: String? = nil) -> Problem {
-        Problem(.conflict, "conflict", title: .titleConflict, detail: detail, errors: field.map { [FieldError($0, detail)] } ?? [])
+    static func conflict(_ detail: MessageKey, field: String? = nil, _ arguments: [String: String] = [:]) -> Problem {
+        Problem(.conflict, "conflict", title: .titleConflict, detail: detail, arguments, errors: field.map { [FieldError($0, detail, arguments)] } ?? [])
+    }
+    /// The resource changed since the client read it (If-Match does not match): 412.
+    static func preconditionFailed(etag: String) -> Problem {
+        var headers = HTTPFields()
+        headers[.eTag] = etag
+        return Problem(.preconditionFailed, "precondition-failed", title: .titlePreconditionFailed, detail: .versionMismatch, ["etag": etag],
+                       headers: headers)
+    }
+    /// A change sent without If-Match: 428.
+    static func preconditionRequired() -> Problem {
+        Problem(HTTPResponse.Status(code: 428, reasonPhrase: "Precondition Required"), "precondition-required", title: .titlePreconditionRequired,
+                detail: .ifMatchRequired, errors: [FieldError("If-Match", .ifMatchRequired)])
     }
     static func tooLarge(max: Int) -> Problem {
         Problem(.contentTooLarge, "too-large", title: .titleTooLarge, detail: .bodyTooLarge, ["max": String(max)])
     }
-    static func unsupportedMediaType() -> Problem {
-        Problem(.unsupportedMediaType, "unsupported-media-type", title: .titleUnsupportedMediaType, detail: .mediaTypeJSON)
+    static func unsupportedMediaType(_ expected: String = "application/json") -> Problem {
+        Problem(.unsupportedMediaType, "unsupported-media-type", title: .titleUnsupportedMediaType,
+                detail: expected == "application/xml" ? .mediaTypeXML : .mediaTypeJSON)
     }
     static func rateLimited(_ detail: MessageKey, retryAfter seconds: Int, headers: HTTPFields = [:]) -> Problem {
         var all = headers

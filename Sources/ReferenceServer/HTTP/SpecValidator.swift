@@ -121,13 +121,14 @@ public final class APIContract: Sendable {
     }
 
     /// Every problem with a request's parameters and body.
-    func validate(_ operation: Operation, pathParameters: [String: String], query: [String: [String]], contentType: String?,
-                  body: [UInt8]) throws(Problem) -> [Problem.FieldError] {
+    func validate(_ operation: Operation, pathParameters: [String: String], query: [String: [String]], headers: [String: String] = [:],
+                  contentType: String?, body: [UInt8]) throws(Problem) -> [Problem.FieldError] {
         var errors: [Problem.FieldError] = []
         for parameter in operation.parameters {
             let raw: String?
             switch parameter.location {
             case "path": raw = pathParameters[parameter.name]
+            case "header": raw = headers[parameter.name.lowercased()]
             case "query":
                 let values = query[parameter.name] ?? []
                 if values.count > 1 { errors.append(.init(parameter.name, .fieldInvalid)); continue }
@@ -148,7 +149,9 @@ public final class APIContract: Sendable {
                 if expected.required { errors.append(.init("/", .fieldRequired)) }
             } else {
                 let mediaType = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-                guard mediaType == expected.mediaType else { throw Problem.unsupportedMediaType() }
+                guard mediaType == expected.mediaType else { throw Problem.unsupportedMediaType(expected.mediaType) }
+                // Only JSON bodies have a schema to check here (a pack's XML is checked by its loader).
+                guard expected.mediaType == "application/json" else { return errors }
                 let value: JSONValue
                 do {
                     value = try JSONValue.parse(body)
@@ -200,6 +203,7 @@ struct SchemaResolver {
         node.maximum = (object["maximum"] as? Int).map(Double.init) ?? object["maximum"] as? Double
         node.minItems = object["minItems"] as? Int
         node.maxItems = object["maxItems"] as? Int
+        node.maxProperties = object["maxProperties"] as? Int
         node.uniqueItems = object["uniqueItems"] as? Bool ?? false
         node.values = (object["enum"] as? [Any])?.map { "\($0)" }
         if let pattern = object["pattern"] as? String {
@@ -233,6 +237,7 @@ final class SchemaNode: @unchecked Sendable {
     var maximum: Double?
     var minItems: Int?
     var maxItems: Int?
+    var maxProperties: Int?
     var uniqueItems = false
     var values: [String]?
     var pattern: NSRegularExpression?
@@ -272,6 +277,9 @@ final class SchemaNode: @unchecked Sendable {
                 for (index, element) in elements.enumerated() { errors += items.check(element, at: "\(pointer)/\(index)") }
             }
         case .object(let members):
+            if let maxProperties, members.count > maxProperties {
+                errors.append(.init(field, .fieldMaxItems, ["max": String(maxProperties)]))
+            }
             let present = Set(members.map(\.key))
             for name in required where !present.contains(name) { errors.append(.init("\(pointer)/\(Self.escape(name))", .fieldRequired)) }
             for (key, member) in members {

@@ -14,6 +14,10 @@ public enum SQLiteStorage {
             users: SQLiteUserStore(pool: pool),
             sessions: SQLiteSessionStore(pool: pool),
             audit: SQLiteAuditStore(pool: pool),
+            packs: SQLitePackStore(pool: pool),
+            campaigns: SQLiteCampaignStore(pool: pool),
+            characters: SQLiteCharacterStore(pool: pool),
+            play: SQLitePlayStore(pool: pool),
             ping: { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } },
             close: { try pool.close() })
         return (storage, pool)
@@ -92,6 +96,7 @@ public enum SQLiteStorage {
                     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
                 """)
         }
+        migrator.registerMigration("2-packs-campaigns-characters-play", migrate: SQLiteGameSchema.create)
         return migrator
     }
 

@@ -6,16 +6,25 @@ public struct Storage: Sendable {
     public var users: any UserStore
     public var sessions: any SessionStore
     public var audit: any AuditStore
+    public var packs: any PackStore
+    public var campaigns: any CampaignStore
+    public var characters: any CharacterStore
+    public var play: any PlayStore
     /// Answers when the database does (readiness).
     public var ping: @Sendable () async throws -> Void
     /// Closes the database cleanly (at shutdown).
     public var close: @Sendable () async throws -> Void
 
-    public init(users: any UserStore, sessions: any SessionStore, audit: any AuditStore,
+    public init(users: any UserStore, sessions: any SessionStore, audit: any AuditStore, packs: any PackStore, campaigns: any CampaignStore,
+                characters: any CharacterStore, play: any PlayStore,
                 ping: @escaping @Sendable () async throws -> Void, close: @escaping @Sendable () async throws -> Void) {
         self.users = users
         self.sessions = sessions
         self.audit = audit
+        self.packs = packs
+        self.campaigns = campaigns
+        self.characters = characters
+        self.play = play
         self.ping = ping
         self.close = close
     }
@@ -27,6 +36,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case conflict(field: String)
     /// The record changed or vanished meanwhile.
     case notFound
+    /// The record is no longer at the version the change was based on.
+    case versionMismatch(current: Int)
 }
 
 public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
