@@ -2,6 +2,7 @@ import ContentPacks
 import Foundation
 import GRDB
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import OpenAPIHummingbird
@@ -16,6 +17,8 @@ struct Services: Sendable {
     let rulesets: LoadedRuleset
     /// Published packs, and the rulesets campaigns pin.
     let packs: PackLibrary
+    /// Where the campaigns' events reach live sockets.
+    let live: any LiveHub
     let tokens: TokenService
     let hasher: PasswordHasher
     let passwordPolicy: PasswordPolicy
@@ -72,7 +75,7 @@ public enum ReferenceServer {
         let localizer = try Localizer.load(from: try ServerResources.catalogs())
         let clock = hooks.rateLimitClock ?? RateLimiter.monotonicSeconds
         let services = Services(
-            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
+            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, live: InProcessLiveHub(), tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
             passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength), contract: contract, localizer: localizer,
             metrics: metrics, documentationPage: DocumentationPage.render(contract),
             addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),
@@ -94,8 +97,13 @@ public enum ReferenceServer {
             middlewares: [EntityTagMiddleware(), PermissionMiddleware(campaigns: storage.campaigns), EmptyBodyMiddleware()])
 
         let onRunning = hooks.onServerRunning
+        let live = LiveSocket(services: services)
         var app = Application(
             router: router,
+            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(
+                maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(Int64(configuration.liveHeartbeatSeconds * 2)))))) { request, channel, logger in
+                live.shouldUpgrade(request, channel: channel, logger: logger)
+            },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rfl-server"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port

@@ -117,7 +117,7 @@ import Testing
         // The campaign is the game master's, and the player has joined it; to anyone else it
         // does not exist.
         case "getCampaign", "listMembers", "listCharacters", "createCharacter", "getCharacter", "updateCharacter", "deleteCharacter",
-             "listPlaySessions", "getPlaySession", "setClientSeed", "rollDice", "rollCheck", "listLog":
+             "listPlaySessions", "getPlaySession", "setClientSeed", "rollDice", "rollCheck", "listLog", "connectLive":
             return role == .gameMaster || role == .player ? .allowed : .notFound
         case "archiveCampaign", "createInvitation", "applySource", "removeSource", "startPlaySession", "endPlaySession":
             return role == .gameMaster ? .allowed : role == .player ? .forbidden : .notFound

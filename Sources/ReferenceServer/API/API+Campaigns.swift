@@ -37,8 +37,15 @@ extension API {
 
     /// Appends an event to the campaign's log (membership, characters, archiving).
     func logEvent(_ campaignId: String, _ kind: String, character: String? = nil, _ fields: [String: String]) async throws {
-        try await storage.play.append(campaignId: campaignId, NewCampaignEvent(kind: kind, actorId: RequestInfo.current?.principal?.user.id,
-                                                                               characterId: character, payload: SQLiteGameSchema.json(fields)))
+        published(try await storage.play.append(campaignId: campaignId, NewCampaignEvent(
+            kind: kind, actorId: RequestInfo.current?.principal?.user.id, characterId: character, payload: SQLiteGameSchema.json(fields))))
+    }
+
+    /// Sends a stored event to the campaign's live sockets.
+    @discardableResult
+    func published(_ event: CampaignEvent) -> CampaignEvent {
+        services.live.publish(.event(event), campaignId: event.campaignId)
+        return event
     }
 
     func listCampaigns(_ input: Operations.ListCampaigns.Input) async throws -> Operations.ListCampaigns.Output {

@@ -47,7 +47,9 @@ extension API {
                                        commitment: commitment, clientSeed: clientSeed ?? String(FairDice.newServerSeed().prefix(16)), startedAt: Date())
         let stored: PlaySessionRecord
         do {
-            (stored, _) = try await storage.play.startSession(record, actorId: try principal.user.id)
+            let event: CampaignEvent
+            (stored, event) = try await storage.play.startSession(record, actorId: try principal.user.id)
+            published(event)
         } catch StoreError.conflict {
             throw Problem.conflict(.sessionAlreadyOpen)
         }
@@ -65,7 +67,8 @@ extension API {
         _ = try await activeCampaign(input.path.campaignId)
         let session = try await playSessionRecord(input.path.sessionId, campaign: input.path.campaignId)
         do {
-            let (stored, _) = try await storage.play.setClientSeed(body.clientSeed, sessionId: session.id, actorId: try principal.user.id)
+            let (stored, event) = try await storage.play.setClientSeed(body.clientSeed, sessionId: session.id, actorId: try principal.user.id)
+            published(event)
             return .ok(.init(body: .json(Self.playSession(stored))))
         } catch StoreError.conflict {
             throw Problem.conflict(.playSessionEnded)
@@ -75,7 +78,8 @@ extension API {
     func endPlaySession(_ input: Operations.EndPlaySession.Input) async throws -> Operations.EndPlaySession.Output {
         let session = try await playSessionRecord(input.path.sessionId, campaign: input.path.campaignId)
         do {
-            let (stored, _) = try await storage.play.endSession(id: session.id, actorId: try principal.user.id, at: Date())
+            let (stored, event) = try await storage.play.endSession(id: session.id, actorId: try principal.user.id, at: Date())
+            published(event)
             try await audit("play_session.ended", target: stored.campaignId, ["session": stored.id, "rolls": String(stored.rolls)])
             return .ok(.init(body: .json(Self.playSession(stored))))
         } catch StoreError.conflict {
@@ -112,6 +116,7 @@ extension API {
         }
         switch outcome {
         case .recorded(let event):
+            published(event)
             return (try await entry(event), false)
         case .replayed(let event):
             return (try await entry(event), true)
@@ -288,6 +293,11 @@ extension API {
         for id in Set(page.compactMap(\.sessionId)) { commitments[id] = try await storage.play.session(id: id)?.commitment }
         let items = try page.map { try Self.logEntry($0, commitment: $0.sessionId.flatMap { commitments[$0] }) }
         return .ok(.init(body: .json(.init(items: items, next: events.count > limit ? page.last.map { String($0.sequence) } : nil))))
+    }
+
+    /// A plain request for the live socket (the upgrade itself is handled before the router).
+    func connectLive(_ input: Operations.ConnectLive.Input) async throws -> Operations.ConnectLive.Output {
+        throw Problem.upgradeRequired()
     }
 
     // MARK: - Odds

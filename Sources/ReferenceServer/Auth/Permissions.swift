@@ -103,6 +103,8 @@ public enum AccessPolicy {
         "rollDice": .campaign(.member),
         "rollCheck": .campaign(.member),
         "listLog": .campaign(.member),
+        // Plain requests are answered 426; the upgrade itself authenticates in the socket.
+        "connectLive": .campaign(.member),
         // A campaign named in the body is checked by the handler, as a member.
         "computeOdds": .signedIn,
     ]

@@ -51,6 +51,13 @@ public struct ServerConfiguration: Sendable {
     public var oddsMaxWork = 20_000_000
     /// Seconds an invitation lasts when its game master gives no time (`RFL_INVITATION_TTL`).
     public var invitationLifetime = 7 * 86_400
+    /// Live sockets: messages one client may fall behind before it is cut off
+    /// (`RFL_LIVE_BUFFER`), seconds between heartbeats (`RFL_LIVE_HEARTBEAT`), and the
+    /// messages a client may send (`RFL_LIVE_MESSAGES_PER_MINUTE`, `RFL_LIVE_MESSAGES_BURST`).
+    public var liveBufferLimit = 256
+    public var liveHeartbeatSeconds = 20
+    public var liveMessagesPerMinute = 60
+    public var liveMessagesBurst = 10
     /// Proxies whose `X-Forwarded-For` is believed (`RFL_TRUSTED_PROXIES`, addresses or CIDR
     /// ranges, comma-separated). Empty: the connection's address is the client's.
     public var trustedProxies: [AddressRange] = []
@@ -99,6 +106,10 @@ public struct ServerConfiguration: Sendable {
         ("RFL_MAX_PACK_BYTES", "4194304", "Largest content pack accepted by POST /v1/packs, in bytes (at most 16777216)."),
         ("RFL_ODDS_MAX_WORK", "20000000", "Most elementary steps POST /v1/odds may spend on an expression (about 50 ms at the default)."),
         ("RFL_INVITATION_TTL", "604800", "Seconds a campaign invitation lasts unless its game master says otherwise."),
+        ("RFL_LIVE_BUFFER", "256", "Messages a live socket may fall behind before it is closed as a slow consumer."),
+        ("RFL_LIVE_HEARTBEAT", "20", "Seconds between heartbeats on a live socket."),
+        ("RFL_LIVE_MESSAGES_PER_MINUTE", "60", "Messages a minute one live socket's client may send."),
+        ("RFL_LIVE_MESSAGES_BURST", "10", "Burst of messages one live socket's client may send."),
         ("RFL_TRUSTED_PROXIES", "", "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated."),
     ]
 
@@ -165,6 +176,10 @@ public struct ServerConfiguration: Sendable {
         maxPackBytes = try integer("RFL_MAX_PACK_BYTES", 1024...(16 << 20), maxPackBytes)
         oddsMaxWork = try integer("RFL_ODDS_MAX_WORK", 1000...1_000_000_000, oddsMaxWork)
         invitationLifetime = try integer("RFL_INVITATION_TTL", 60...2_592_000, invitationLifetime)
+        liveBufferLimit = try integer("RFL_LIVE_BUFFER", 1...1_000_000, liveBufferLimit)
+        liveHeartbeatSeconds = try integer("RFL_LIVE_HEARTBEAT", 1...3600, liveHeartbeatSeconds)
+        liveMessagesPerMinute = try integer("RFL_LIVE_MESSAGES_PER_MINUTE", 1...100_000, liveMessagesPerMinute)
+        liveMessagesBurst = try integer("RFL_LIVE_MESSAGES_BURST", 1...100_000, liveMessagesBurst)
         if let raw = text("RFL_TRUSTED_PROXIES") {
             trustedProxies = try raw.split(separator: ",").map { item in
                 let entry = item.trimmingCharacters(in: .whitespaces)

@@ -52,6 +52,7 @@ public enum MessageKey: String, Sendable, CaseIterable {
     case titleUnavailable = "title.unavailable"
     case titlePreconditionFailed = "title.precondition_failed"
     case titlePreconditionRequired = "title.precondition_required"
+    case titleUpgradeRequired = "title.upgrade_required"
     // Fields.
     case fieldRequired = "field.required"
     case fieldUnknown = "field.unknown"
@@ -120,6 +121,7 @@ public enum MessageKey: String, Sendable, CaseIterable {
     case playSessionNotFound = "detail.play_session_not_found"
     case playSessionEnded = "detail.play_session_ended"
     case idempotencyKeyReused = "detail.idempotency_key_reused"
+    case upgradeRequired = "detail.upgrade_required"
 }
 
 /// Message catalogs, loaded once from the resources.

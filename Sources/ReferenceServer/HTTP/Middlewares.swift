@@ -45,8 +45,11 @@ struct ScopeMiddleware: RouterMiddleware {
     /// The client: the peer, unless the peer is a trusted proxy, in which case the right-most
     /// address of `X-Forwarded-For` that is not itself a trusted proxy.
     func clientAddress(_ request: Request, peer: String?) -> String {
+        Self.clientAddress(forwardedFor: request.headers[values: .forwardedFor], peer: peer, trustedProxies: trustedProxies)
+    }
+
+    static func clientAddress(forwardedFor values: [String], peer: String?, trustedProxies: [AddressRange]) -> String {
         guard let peer else { return "unknown" }
-        let values = request.headers[values: .forwardedFor]
         guard trustedProxies.contains(where: { $0.contains(peer) }), !values.isEmpty else { return peer }
         let hops = values.joined(separator: ",").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         for hop in hops.reversed() {

@@ -129,6 +129,13 @@ public struct Problem: Error, Sendable {
         return Problem(.preconditionFailed, "precondition-failed", title: .titlePreconditionFailed, detail: .versionMismatch, ["etag": etag],
                        headers: headers)
     }
+    /// A plain request for a WebSocket route: 426.
+    static func upgradeRequired() -> Problem {
+        var headers = HTTPFields()
+        headers[.upgrade] = "websocket"
+        return Problem(.init(code: 426, reasonPhrase: "Upgrade Required"), "upgrade-required", title: .titleUpgradeRequired, detail: .upgradeRequired,
+                       headers: headers)
+    }
     /// A change sent without If-Match: 428.
     static func preconditionRequired() -> Problem {
         Problem(HTTPResponse.Status(code: 428, reasonPhrase: "Precondition Required"), "precondition-required", title: .titlePreconditionRequired,

@@ -31,6 +31,15 @@ public final class ServerMetrics: Sendable {
     public func exposition() -> String { registry.emitToString() }
 
     /// Records how long one database statement took, by its kind (SELECT, INSERT, …).
+    /// Open live sockets, and the messages sent on them.
+    static func liveConnections(delta: Int) {
+        Gauge(label: "rfl_live_connections").record(Double(liveCount.withLock { count in
+            count += delta
+            return count
+        }))
+    }
+    private static let liveCount = Mutex<Int>(0)
+
     static func recordStatement(_ sql: String, nanoseconds: Int64) {
         let kind = sql.prefix { !$0.isWhitespace }.uppercased()
         let label = ["SELECT", "INSERT", "UPDATE", "DELETE"].contains(kind) ? kind.lowercased() : "other"

@@ -309,6 +309,8 @@ public protocol PlayStore: Sendable {
     /// Appends an event outside play (membership, characters, archiving).
     @discardableResult
     func append(campaignId: String, _ event: NewCampaignEvent) async throws -> CampaignEvent
+    /// The sequence of the campaign's newest entry (0 when none).
+    func newestSequence(campaignId: String) async throws -> Int64
     /// Entries oldest first, after `cursor` (a sequence).
     func events(campaignId: String, _ filter: CampaignEventFilter, after cursor: Int64?, limit: Int) async throws -> [CampaignEvent]
 }

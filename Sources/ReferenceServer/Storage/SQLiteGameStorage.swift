@@ -469,6 +469,12 @@ struct SQLitePlayStore: PlayStore {
         try await pool.write { db in try Self.append(db, campaignId: campaignId, event) }
     }
 
+    func newestSequence(campaignId: String) async throws -> Int64 {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM campaign_events WHERE campaign_id = ?", arguments: [campaignId]) ?? 0
+        }
+    }
+
     func events(campaignId: String, _ filter: CampaignEventFilter, after cursor: Int64?, limit: Int) async throws -> [CampaignEvent] {
         try await pool.read { db in
             var clauses = ["campaign_id = ?", "sequence > ?"]

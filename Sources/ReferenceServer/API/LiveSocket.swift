@@ -1,0 +1,293 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import Mechanics
+import NIOCore
+import Synchronization
+
+/// The realtime socket of a campaign, `GET /v1/campaigns/{id}/live` upgraded to a WebSocket.
+/// docs/realtime.md is the protocol: authentication by the upgrade's `Authorization` header or a
+/// first `hello` message (never the URL), the campaign's events in order from any sequence the
+/// client last saw, presence, heartbeats, and bounds on slow or chatty clients.
+struct LiveSocket: Sendable {
+    let services: Services
+
+    /// Close codes of the protocol (4000–4999 are the application's).
+    enum CloseCode {
+        static let unauthenticated: UInt16 = 4401
+        static let notFound: UInt16 = 4404
+        static let slowConsumer: UInt16 = 4008
+        static let tooManyMessages: UInt16 = 4029
+        static let badMessage: UInt16 = 4400
+    }
+
+    /// The campaign id of a live path, `/v1/campaigns/{id}/live`.
+    static func campaignId(path: String) -> String? {
+        let parts = path.split(separator: "?", maxSplits: 1).first.map { $0.split(separator: "/", omittingEmptySubsequences: false) } ?? []
+        guard parts.count == 5, parts[0].isEmpty, parts[1] == "v1", parts[2] == "campaigns", parts[4] == "live", !parts[3].isEmpty,
+              parts[3].count <= 64 else { return nil }
+        return String(parts[3]).removingPercentEncoding
+    }
+
+    /// `after=N` of the query, if any.
+    static func after(path: String) -> Int64? {
+        guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
+        for item in query.split(separator: "&") where item.hasPrefix("after=") {
+            return Int64(item.dropFirst(6))
+        }
+        return nil
+    }
+
+    /// Decides an upgrade: only live paths, within the client address's rate limit.
+    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel, logger: Logger) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        guard request.method == .get, let path = request.path, let campaignId = Self.campaignId(path: path) else { return .dontUpgrade }
+        let address = ScopeMiddleware.clientAddress(forwardedFor: request.headerFields[values: .forwardedFor],
+                                                    peer: channel.remoteAddress?.ipAddress, trustedProxies: services.configuration.trustedProxies)
+        // Over the limit: no upgrade, and the HTTP route answers (with the rate-limit problem).
+        guard services.addressLimiter.take("addr " + address).allowed else { return .dontUpgrade }
+        let authorization = request.headerFields[.authorization]
+        let after = Self.after(path: path)
+        let requestId = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return .upgrade([HTTPField.Name("X-Request-Id")!: requestId]) { inbound, outbound, _ in
+            var connectionLogger = logger
+            connectionLogger[metadataKey: "request_id"] = "\(requestId)"
+            connectionLogger[metadataKey: "campaign"] = "\(campaignId)"
+            try await Connection(services: services, campaignId: campaignId, authorization: authorization, after: after, address: address,
+                                 channel: channel, outbound: outbound, logger: connectionLogger).run(inbound)
+        }
+    }
+
+    /// One client's socket, from authentication to its end.
+    struct Connection: Sendable {
+        let services: Services
+        let campaignId: String
+        let authorization: String?
+        let after: Int64?
+        let address: String
+        let channel: any Channel
+        let outbound: WebSocketOutboundWriter
+        let logger: Logger
+
+        var configuration: ServerConfiguration { services.configuration }
+
+        func send(_ text: String) async throws {
+            try await outbound.write(.text(text))
+        }
+
+        func close(_ code: UInt16, _ reason: String) async {
+            var writer = JSONWriter()
+            writer.beginObject()
+            writer.field("type", "error")
+            writer.field("code", Int(code))
+            writer.field("message", reason)
+            writer.endObject()
+            try? await send(writer.output)
+            try? await outbound.close(.unknown(code), reason: reason)
+        }
+
+        /// The first message of a client that did not authenticate by header.
+        struct Hello: Decodable {
+            var type: String
+            var token: String?
+            var after: Int64?
+        }
+
+        func run(_ inbound: WebSocketInboundStream) async throws {
+            var messages = inbound.messages(maxSize: 4096).makeAsyncIterator()
+            var token: String?
+            var after = self.after
+            if let authorization {
+                let parts = authorization.split(separator: " ", maxSplits: 1)
+                if parts.count == 2, parts[0].lowercased() == "bearer" { token = String(parts[1]) }
+            } else {
+                // Wait for hello, at most 10 seconds: then the connection is cut.
+                let channel = self.channel
+                let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
+                let first = try await messages.next()
+                timeout.cancel()
+                guard case .text(let text) = first, let hello = try? JSONDecoder().decode(Hello.self, from: Data(text.utf8)), hello.type == "hello" else {
+                    await close(CloseCode.unauthenticated, "authenticate first: send {\"type\":\"hello\",\"token\":\"…\"} or the Authorization header")
+                    return
+                }
+                token = hello.token
+                after = hello.after ?? after
+            }
+            guard let token, let principal = try await authenticate(token) else {
+                await close(CloseCode.unauthenticated, "the access token is missing, not valid, or its session has ended")
+                return
+            }
+            guard let role = try await services.storage.campaigns.role(campaignId: campaignId, userId: principal.user.id) else {
+                await close(CloseCode.notFound, "there is no such campaign among yours")
+                return
+            }
+            try await serve(principal: principal, role: role, after: after, messages: &messages)
+        }
+
+        func authenticate(_ token: String) async throws -> Principal? {
+            guard let claims = try? await services.tokens.verify(token.trimmingCharacters(in: .whitespaces)),
+                  let session = try await services.storage.sessions.session(id: claims.sid), session.userId == claims.sub.value,
+                  session.isActive(at: Date()), let user = try await services.storage.users.user(id: claims.sub.value) else { return nil }
+            return Principal(user: user, sessionId: session.id)
+        }
+
+        func serve(principal: Principal, role: CampaignRole, after: Int64?, messages: inout WebSocketInboundMessageStream.AsyncIterator) async throws {
+            let hub = services.live
+            // Subscribe before reading the log, so that nothing stored meanwhile is missed; what
+            // comes twice is dropped by its sequence.
+            let subscription = hub.subscribe(campaignId: campaignId, limit: configuration.liveBufferLimit)
+            defer { subscription.cancel() }
+            let sent = Sent(after ?? 0)
+            var welcome = JSONWriter()
+            welcome.beginObject()
+            welcome.field("type", "welcome")
+            welcome.field("campaign", campaignId)
+            welcome.key("user")
+            welcome.beginObject()
+            welcome.field("id", principal.user.id)
+            welcome.field("username", principal.user.username)
+            welcome.endObject()
+            welcome.field("role", role.rawValue)
+            welcome.field("heartbeat_seconds", configuration.liveHeartbeatSeconds)
+            welcome.field("buffer_limit", configuration.liveBufferLimit)
+            welcome.endObject()
+            try await send(welcome.output)
+            hub.connect(campaignId: campaignId, userId: principal.user.id, username: principal.user.username)
+            defer { hub.disconnect(campaignId: campaignId, userId: principal.user.id) }
+            ServerMetrics.liveConnections(delta: 1)
+            defer { ServerMetrics.liveConnections(delta: -1) }
+            // Without `after`, the client starts from now: only what happens from here on.
+            if after == nil {
+                let newest = try await newestSequence()
+                sent.withLock { $0 = newest }
+            } else {
+                try await catchUp(to: nil, sent: sent)
+            }
+            logger.info("live socket open", metadata: ["user": "\(principal.user.id)", "from": "\(sent.withLock { $0 })"])
+            let limiter = RateLimiter(.init(perMinute: configuration.liveMessagesPerMinute, burst: configuration.liveMessagesBurst))
+            let channel = self.channel
+            let userId = principal.user.id
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // The campaign's messages, in order; a client that falls too far behind is cut off.
+                group.addTask {
+                    for await message in subscription.messages {
+                        switch message {
+                        case .event(let event):
+                            try await deliver(event, sent: sent)
+                        case .presence(let entries):
+                            try await send(Self.presence(entries, campaignId: campaignId))
+                        }
+                    }
+                    if subscription.overflowed {
+                        logger.warning("live socket closed: the client reads too slowly", metadata: ["user": "\(userId)"])
+                        // The close frame waits behind what the client has not read: if the
+                        // connection is not gone in a few seconds, it is cut.
+                        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+                        await close(CloseCode.slowConsumer,
+                                    "the client fell more than \(configuration.liveBufferLimit) messages behind; reconnect with after=<last sequence>")
+                    }
+                }
+                // Heartbeats.
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(configuration.liveHeartbeatSeconds))
+                        try await send(#"{"type":"heartbeat","last_sequence":\#(sent.withLock { $0 })}"#)
+                    }
+                }
+                // The client's messages, here: pings, within the connection's rate.
+                while let message = try await messages.next() {
+                    guard limiter.take("connection").allowed else {
+                        await close(CloseCode.tooManyMessages, "too many messages from the client")
+                        break
+                    }
+                    if case .text(let text) = message, let ping = try? JSONDecoder().decode(Hello.self, from: Data(text.utf8)), ping.type == "ping" {
+                        try await send(#"{"type":"pong","last_sequence":\#(sent.withLock { $0 })}"#)
+                    } else {
+                        try await send(#"{"type":"error","code":4400,"message":"only {\"type\":\"ping\"} is understood after hello"}"#)
+                    }
+                }
+                group.cancelAll()
+            }
+            logger.info("live socket closed", metadata: ["user": "\(userId)"])
+        }
+
+        func newestSequence() async throws -> Int64 {
+            try await services.storage.play.newestSequence(campaignId: campaignId)
+        }
+
+        /// Sends what the log holds after the last sequence sent, up to `limit` (all when nil).
+        func catchUp(to limit: Int64?, sent: Sent) async throws {
+            var cursor = sent.withLock { $0 }
+            var commitments: [String: String] = [:]
+            while true {
+                let page = try await services.storage.play.events(campaignId: campaignId, CampaignEventFilter(), after: cursor, limit: 500)
+                for event in page {
+                    if let limit, event.sequence > limit { return }
+                    try await send(try await envelope(event, commitments: &commitments))
+                    cursor = event.sequence
+                    sent.withLock { $0 = event.sequence }
+                }
+                if page.count < 500 { return }
+            }
+        }
+
+        /// Sends an event from the hub, first filling any gap from the log (events are published
+        /// after their transactions, which may finish out of order).
+        func deliver(_ event: CampaignEvent, sent: Sent) async throws {
+            let last = sent.withLock { $0 }
+            guard event.sequence > last else { return }
+            if event.sequence > last + 1 { try await catchUp(to: event.sequence - 1, sent: sent) }
+            var commitments: [String: String] = [:]
+            try await send(try await envelope(event, commitments: &commitments))
+            sent.withLock { $0 = max($0, event.sequence) }
+        }
+
+        func envelope(_ event: CampaignEvent, commitments: inout [String: String]) async throws -> String {
+            var commitment: String?
+            if let session = event.sessionId {
+                if commitments[session] == nil { commitments[session] = try await services.storage.play.session(id: session)?.commitment }
+                commitment = commitments[session]
+            }
+            let entry = try API.logEntry(event, commitment: commitment)
+            let encoder = JSONEncoder()
+            encoder.dateEncodingStrategy = .iso8601
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var writer = JSONWriter()
+            writer.beginObject()
+            writer.field("type", "event")
+            writer.field("campaign", event.campaignId)
+            writer.field("sequence", event.sequence)
+            writer.key("event")
+            writer.raw(String(decoding: try encoder.encode(entry), as: UTF8.self))
+            writer.endObject()
+            return writer.output
+        }
+
+        /// The newest sequence sent on this socket.
+        final class Sent: Sendable {
+            private let value: Mutex<Int64>
+            init(_ value: Int64) { self.value = Mutex(value) }
+            func withLock<T>(_ body: (inout Int64) -> T) -> T { value.withLock { body(&$0) } }
+        }
+
+        static func presence(_ entries: [PresenceEntry], campaignId: String) -> String {
+            var writer = JSONWriter()
+            writer.beginObject()
+            writer.field("type", "presence")
+            writer.field("campaign", campaignId)
+            writer.key("connected")
+            writer.beginArray()
+            for entry in entries {
+                writer.beginObject()
+                writer.field("user_id", entry.userId)
+                writer.field("username", entry.username)
+                writer.field("connections", entry.connections)
+                writer.endObject()
+            }
+            writer.endArray()
+            writer.endObject()
+            return writer.output
+        }
+    }
+}
