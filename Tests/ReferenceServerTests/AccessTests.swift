@@ -116,7 +116,7 @@ import Testing
         case "createCampaign": return role == .gameMaster || role == .admin ? .allowed : .forbidden
         // The campaign is the game master's, and the player has joined it; to anyone else it
         // does not exist.
-        case "getCampaign", "listMembers", "listCharacters", "createCharacter", "getCharacter", "updateCharacter", "deleteCharacter",
+        case "getCampaign", "getRuleset", "listMembers", "listCharacters", "createCharacter", "getCharacter", "updateCharacter", "deleteCharacter",
              "listPlaySessions", "getPlaySession", "setClientSeed", "rollDice", "rollCheck", "listLog", "connectLive":
             return role == .gameMaster || role == .player ? .allowed : .notFound
         case "archiveCampaign", "createInvitation", "applySource", "removeSource", "startPlaySession", "endPlaySession":

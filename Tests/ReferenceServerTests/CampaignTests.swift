@@ -178,6 +178,17 @@ struct Table {
             let names = ((both.json["values"] as? [[String: Any]])?.first { $0["id"] as? String == "core:speaking" })?["names"] as? [String: String]
             #expect(names?.keys.sorted() == ["es", "fr"] && names?["es"] != names?["fr"])
             #expect(try await client.call(.get, "\(table.path)/characters/\(id)?lang=e,f,g", token: alice).status == .badRequest)
+            // The whole ruleset's names and descriptions, for the learner and the target language.
+            let catalog = try await client.call(.get, "\(table.path)/ruleset?lang=fr,es", token: alice)
+            #expect(catalog.status == .ok && catalog.json["languages"] as? [String] == ["fr", "es"], "\(catalog.text)")
+            let catalogs = catalog.json["catalogs"] as? [String: [String: Any]] ?? [:]
+            let frenchChecks = catalogs["fr"]?["checks"] as? [[String: Any]] ?? []
+            let spanishChecks = catalogs["es"]?["checks"] as? [[String: Any]] ?? []
+            #expect(!frenchChecks.isEmpty && frenchChecks.count == spanishChecks.count)
+            #expect(frenchChecks.first?["name"] as? String != spanishChecks.first?["name"] as? String)
+            #expect((catalogs["fr"]?["packs"] as? [[String: Any]])?.map { $0["id"] as? String } == ["core", "night-market"])
+            let negotiated = try await client.call(.get, "\(table.path)/ruleset", token: alice, headers: [.acceptLanguage: "es-MX, fr;q=0.5"])
+            #expect(negotiated.json["languages"] as? [String] == ["es"] && negotiated.headers[.contentLanguage] == "es")
         }
     }
 

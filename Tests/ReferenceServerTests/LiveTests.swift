@@ -146,6 +146,10 @@ func eventually(_ seconds: Double = 20, _ condition: () -> Bool) async throws ->
             let roll = sockets[1].messages("event").first { ($0["event"] as? [String: Any])?["kind"] as? String == "roll" }
             let entry = roll?["event"] as? [String: Any]
             #expect((entry?["payload"] as? [String: Any])?["total"] is Int && entry?["verification"] != nil)
+            // Each event is the log's entry, field for field.
+            let logged = (final.json["items"] as? [[String: Any]] ?? []).map { NSDictionary(dictionary: $0) }
+            let streamed = sockets[3].messages("event").compactMap { ($0["event"] as? [String: Any]).map { NSDictionary(dictionary: $0) } }
+            #expect(streamed == logged)
             for socket in everyone { socket.close() }
             #expect(try await eventually { everyone.allSatisfy { $0.ended.withLock { $0 } } })
         }
@@ -204,12 +208,12 @@ func eventually(_ seconds: Double = 20, _ condition: () -> Bool) async throws ->
         #expect(hub.subscriberCount(campaignId: "c") == 2)
         for sequence in 1...5 {
             hub.publish(.event(CampaignEvent(campaignId: "c", sequence: Int64(sequence), at: Date(), kind: "roll", actorId: nil, characterId: nil,
-                                             sessionId: nil, nonce: nil, payload: "{}")), campaignId: "c")
+                                             sessionId: nil, nonce: nil, payload: "{}"), envelope: "{}"), campaignId: "c")
         }
         #expect(slow.overflowed && !fine.overflowed)
         // The slow one keeps what it had buffered, then ends; the hub has let it go.
         var received: [Int64] = []
-        for await message in slow.messages { if case .event(let event) = message { received.append(event.sequence) } }
+        for await message in slow.messages { if case .event(let event, _) = message { received.append(event.sequence) } }
         #expect(received == [1, 2, 3])
         #expect(hub.subscriberCount(campaignId: "c") == 1)
         hub.publish(.presence([]), campaignId: "other")

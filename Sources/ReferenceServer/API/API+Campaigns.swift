@@ -16,6 +16,7 @@ extension API {
 
     /// The campaign of a request whose membership was checked.
     func campaignRecord(_ id: String) async throws -> CampaignRecord {
+        if let access = CampaignAccess.current, access.campaign.id == id { return access.campaign }
         guard let record = try await storage.campaigns.campaign(id: id) else { throw Problem.notFound(.campaignNotFound) }
         return record
     }
@@ -29,6 +30,7 @@ extension API {
 
     /// The principal's part in a campaign (membership was checked by the middleware).
     func campaignRole(_ campaignId: String) async throws -> CampaignRole {
+        if let access = CampaignAccess.current, access.campaign.id == campaignId { return access.role }
         guard let role = try await storage.campaigns.role(campaignId: campaignId, userId: try principal.user.id) else {
             throw Problem.notFound(.campaignNotFound)
         }
@@ -37,15 +39,18 @@ extension API {
 
     /// Appends an event to the campaign's log (membership, characters, archiving).
     func logEvent(_ campaignId: String, _ kind: String, character: String? = nil, _ fields: [String: String]) async throws {
-        published(try await storage.play.append(campaignId: campaignId, NewCampaignEvent(
+        try await published(try await storage.play.append(campaignId: campaignId, NewCampaignEvent(
             kind: kind, actorId: RequestInfo.current?.principal?.user.id, characterId: character, payload: SQLiteGameSchema.json(fields))))
     }
 
-    /// Sends a stored event to the campaign's live sockets.
+    /// Sends a stored event to the campaign's live sockets, rendered once for all of them, and
+    /// returns it as a log entry.
     @discardableResult
-    func published(_ event: CampaignEvent) -> CampaignEvent {
-        services.live.publish(.event(event), campaignId: event.campaignId)
-        return event
+    func published(_ event: CampaignEvent, commitment: String? = nil) async throws -> Components.Schemas.LogEntry {
+        let logged = try await entry(event, commitment: commitment)
+        services.live.publish(.event(event, envelope: LiveEnvelope.render(logged, payload: event.payload, campaignId: event.campaignId)),
+                              campaignId: event.campaignId)
+        return logged
     }
 
     func listCampaigns(_ input: Operations.ListCampaigns.Input) async throws -> Operations.ListCampaigns.Output {

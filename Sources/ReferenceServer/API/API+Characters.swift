@@ -124,6 +124,17 @@ extension API {
         guard try await campaignRole(record.campaignId) == .gameMaster else { throw Problem.forbidden(.characterNotYours) }
     }
 
+    func getRuleset(_ input: Operations.GetRuleset.Input) async throws -> Operations.GetRuleset.Output {
+        let loaded = try await ruleset(of: try await campaignRecord(input.path.campaignId))
+        let languages = try languages(input.query.lang)
+        var catalogs: [String: Components.Schemas.Catalog] = [:]
+        for language in languages {
+            let catalog = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(loaded.catalogJSON(language: language).utf8))
+            catalogs[language] = .init(additionalProperties: catalog)
+        }
+        return .ok(.init(body: .json(.init(languages: languages, catalogs: .init(additionalProperties: catalogs)))))
+    }
+
     func listCharacters(_ input: Operations.ListCharacters.Input) async throws -> Operations.ListCharacters.Output {
         let campaign = try await campaignRecord(input.path.campaignId)
         let loaded = try await ruleset(of: campaign)

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Mechanics
 import OpenAPIRuntime
+import Synchronization
 
 /// Play: sessions that commit to their server seed, server-authoritative rolls and checks
 /// seeded as ``FairDice`` documents, the campaign's log, and exact odds.
@@ -49,7 +50,7 @@ extension API {
         do {
             let event: CampaignEvent
             (stored, event) = try await storage.play.startSession(record, actorId: try principal.user.id)
-            published(event)
+            try await published(event)
         } catch StoreError.conflict {
             throw Problem.conflict(.sessionAlreadyOpen)
         }
@@ -68,7 +69,7 @@ extension API {
         let session = try await playSessionRecord(input.path.sessionId, campaign: input.path.campaignId)
         do {
             let (stored, event) = try await storage.play.setClientSeed(body.clientSeed, sessionId: session.id, actorId: try principal.user.id)
-            published(event)
+            try await published(event)
             return .ok(.init(body: .json(Self.playSession(stored))))
         } catch StoreError.conflict {
             throw Problem.conflict(.playSessionEnded)
@@ -79,7 +80,7 @@ extension API {
         let session = try await playSessionRecord(input.path.sessionId, campaign: input.path.campaignId)
         do {
             let (stored, event) = try await storage.play.endSession(id: session.id, actorId: try principal.user.id, at: Date())
-            published(event)
+            try await published(event)
             try await audit("play_session.ended", target: stored.campaignId, ["session": stored.id, "rolls": String(stored.rolls)])
             return .ok(.init(body: .json(Self.playSession(stored))))
         } catch StoreError.conflict {
@@ -109,15 +110,18 @@ extension API {
         async throws -> (entry: Components.Schemas.LogEntry, replayed: Bool) {
         let claim = key.map { IdempotencyClaim(key: $0, requestHash: Self.requestHash(request)) }
         let outcome: PlayOutcome
+        let commitment = Mutex<String?>(nil)
         do {
-            outcome = try await storage.play.play(campaignId: campaign, actorId: try principal.user.id, idempotency: claim, make: make)
+            outcome = try await storage.play.play(campaignId: campaign, actorId: try principal.user.id, idempotency: claim) { session, nonce in
+                commitment.withLock { $0 = session.commitment }
+                return try make(session, nonce)
+            }
         } catch let error as EngineError {
             throw Problem.unprocessable("/", .rulesRefuse, ["reason": error.description])
         }
         switch outcome {
         case .recorded(let event):
-            published(event)
-            return (try await entry(event), false)
+            return (try await published(event, commitment: commitment.withLock { $0 }), false)
         case .replayed(let event):
             return (try await entry(event), true)
         case .keyReused:
@@ -127,9 +131,10 @@ extension API {
         }
     }
 
-    func entry(_ event: CampaignEvent) async throws -> Components.Schemas.LogEntry {
-        var commitment: String?
-        if let id = event.sessionId { commitment = try await storage.play.session(id: id)?.commitment }
+    /// The event as a log entry, with its session's commitment (read unless given).
+    func entry(_ event: CampaignEvent, commitment known: String? = nil) async throws -> Components.Schemas.LogEntry {
+        var commitment = known
+        if commitment == nil, let id = event.sessionId { commitment = try await storage.play.session(id: id)?.commitment }
         return try Self.logEntry(event, commitment: commitment)
     }
 
@@ -212,7 +217,7 @@ extension API {
             let other = try await characterRecord(against, campaign: campaign.id)
             opponent = (other, try Self.sheet(other, loaded))
         }
-        let languages = try languages(nil)
+        let languages = try languages(input.query.lang)
         let tags = Set(body.tags ?? [])
         let advantage = Self.advantage(body.advantage?.rawValue)
         let opposingAdvantage = Self.advantage(body.againstAdvantage?.rawValue)

@@ -127,8 +127,8 @@ struct LiveSocket: Sendable {
 
         func authenticate(_ token: String) async throws -> Principal? {
             guard let claims = try? await services.tokens.verify(token.trimmingCharacters(in: .whitespaces)),
-                  let session = try await services.storage.sessions.session(id: claims.sid), session.userId == claims.sub.value,
-                  session.isActive(at: Date()), let user = try await services.storage.users.user(id: claims.sub.value) else { return nil }
+                  let (session, user) = try await services.storage.sessions.activeSession(id: claims.sid, userId: claims.sub.value, at: Date())
+            else { return nil }
             return Principal(user: user, sessionId: session.id)
         }
 
@@ -155,6 +155,8 @@ struct LiveSocket: Sendable {
             try await send(welcome.output)
             hub.connect(campaignId: campaignId, userId: principal.user.id, username: principal.user.username)
             defer { hub.disconnect(campaignId: campaignId, userId: principal.user.id) }
+            // Who is here now, for this socket (others hear of it only when someone arrives or leaves).
+            try await send(Self.presence(hub.presence(campaignId: campaignId), campaignId: campaignId))
             ServerMetrics.liveConnections(delta: 1)
             defer { ServerMetrics.liveConnections(delta: -1) }
             // Without `after`, the client starts from now: only what happens from here on.
@@ -173,8 +175,8 @@ struct LiveSocket: Sendable {
                 group.addTask {
                     for await message in subscription.messages {
                         switch message {
-                        case .event(let event):
-                            try await deliver(event, sent: sent)
+                        case .event(let event, let envelope):
+                            try await deliver(event, envelope: envelope, sent: sent)
                         case .presence(let entries):
                             try await send(Self.presence(entries, campaignId: campaignId))
                         }
@@ -234,12 +236,11 @@ struct LiveSocket: Sendable {
 
         /// Sends an event from the hub, first filling any gap from the log (events are published
         /// after their transactions, which may finish out of order).
-        func deliver(_ event: CampaignEvent, sent: Sent) async throws {
+        func deliver(_ event: CampaignEvent, envelope: String, sent: Sent) async throws {
             let last = sent.withLock { $0 }
             guard event.sequence > last else { return }
             if event.sequence > last + 1 { try await catchUp(to: event.sequence - 1, sent: sent) }
-            var commitments: [String: String] = [:]
-            try await send(try await envelope(event, commitments: &commitments))
+            try await send(envelope)
             sent.withLock { $0 = max($0, event.sequence) }
         }
 
@@ -249,19 +250,7 @@ struct LiveSocket: Sendable {
                 if commitments[session] == nil { commitments[session] = try await services.storage.play.session(id: session)?.commitment }
                 commitment = commitments[session]
             }
-            let entry = try API.logEntry(event, commitment: commitment)
-            let encoder = JSONEncoder()
-            encoder.dateEncodingStrategy = .iso8601
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var writer = JSONWriter()
-            writer.beginObject()
-            writer.field("type", "event")
-            writer.field("campaign", event.campaignId)
-            writer.field("sequence", event.sequence)
-            writer.key("event")
-            writer.raw(String(decoding: try encoder.encode(entry), as: UTF8.self))
-            writer.endObject()
-            return writer.output
+            return LiveEnvelope.render(try API.logEntry(event, commitment: commitment), payload: event.payload, campaignId: event.campaignId)
         }
 
         /// The newest sequence sent on this socket.
@@ -289,5 +278,41 @@ struct LiveSocket: Sendable {
             writer.endObject()
             return writer.output
         }
+    }
+}
+
+/// The JSON text of an event on a live socket: `{"type":"event","campaign","sequence","event":LogEntry}`,
+/// written directly (the payload is stored as JSON already), since every event is rendered once
+/// for all the sockets of its campaign and is on the path of every roll.
+enum LiveEnvelope {
+    static func render(_ entry: Components.Schemas.LogEntry, payload: String, campaignId: String) -> String {
+        var writer = JSONWriter()
+        writer.beginObject()
+        writer.field("type", "event")
+        writer.field("campaign", campaignId)
+        writer.field("sequence", entry.sequence)
+        writer.key("event")
+        writer.beginObject()
+        writer.field("sequence", entry.sequence)
+        writer.field("at", entry.at.formatted(.iso8601))
+        writer.field("kind", entry.kind)
+        for (key, value) in [("actor", entry.actor), ("character", entry.character), ("session", entry.session)] {
+            if let value { writer.field(key, value) }
+        }
+        if let verification = entry.verification {
+            writer.key("verification")
+            writer.beginObject()
+            writer.field("session", verification.session)
+            writer.field("nonce", verification.nonce)
+            writer.field("client_seed", verification.clientSeed)
+            writer.field("seed", verification.seed)
+            if let commitment = verification.commitment { writer.field("commitment", commitment) }
+            writer.endObject()
+        }
+        writer.key("payload")
+        writer.raw(payload)
+        writer.endObject()
+        writer.endObject()
+        return writer.output
     }
 }

@@ -23,8 +23,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         do {
             let claims = try await tokens.verify(String(parts[1]).trimmingCharacters(in: .whitespaces))
-            if let session = try await storage.sessions.session(id: claims.sid), session.userId == claims.sub.value, session.isActive(at: Date()),
-               let user = try await storage.users.user(id: claims.sub.value) {
+            if let (session, user) = try await storage.sessions.activeSession(id: claims.sid, userId: claims.sub.value, at: Date()) {
                 info.principal = Principal(user: user, sessionId: session.id)
             } else {
                 info.authenticationFailure = .sessionEnded

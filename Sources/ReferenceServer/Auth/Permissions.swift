@@ -87,6 +87,7 @@ public enum AccessPolicy {
         "listMembers": .campaign(.member),
         // A member leaves; the game master removes anyone (the handler tells the two apart).
         "removeMember": .campaign(.member),
+        "getRuleset": .campaign(.member),
         "listCharacters": .campaign(.member),
         "createCharacter": .campaign(.member),
         "getCharacter": .campaign(.member),
@@ -135,6 +136,14 @@ public enum AccessPolicy {
     }
 }
 
+/// The campaign of a campaign route and the caller's part in it, as the permission check found
+/// them.
+struct CampaignAccess: Sendable {
+    let campaign: CampaignRecord
+    let role: CampaignRole
+    @TaskLocal static var current: CampaignAccess?
+}
+
 /// Applies ``AccessPolicy`` to every OpenAPI operation, by its operationId, and for campaign
 /// routes the membership the route requires.
 struct PermissionMiddleware: ServerMiddleware {
@@ -146,10 +155,14 @@ struct PermissionMiddleware: ServerMiddleware {
         try AccessPolicy.check(operationID, principal: info?.principal, failure: info?.authenticationFailure, pathParameters: metadata.pathParameters)
         if case .campaign(let level) = AccessPolicy.requirements[operationID], let principal = info?.principal {
             guard let id = metadata.pathParameters["campaignId"].map(String.init),
-                  let role = try await campaigns.role(campaignId: id, userId: principal.user.id) else {
+                  let membership = try await campaigns.membership(campaignId: id, userId: principal.user.id) else {
                 throw Problem.notFound(.campaignNotFound)
             }
-            if level == .gameMaster, role != .gameMaster { throw Problem.forbidden(.gameMasterOnly) }
+            if level == .gameMaster, membership.role != .gameMaster { throw Problem.forbidden(.gameMasterOnly) }
+            // The handler finds the campaign and the caller's part in it without reading them again.
+            return try await CampaignAccess.$current.withValue(CampaignAccess(campaign: membership.campaign, role: membership.role)) {
+                try await next(request, body, metadata)
+            }
         }
         return try await next(request, body, metadata)
     }

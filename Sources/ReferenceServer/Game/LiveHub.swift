@@ -9,9 +9,10 @@ public struct PresenceEntry: Sendable, Equatable {
     public var connections: Int
 }
 
-/// What reaches the sockets of a campaign: a stored event of its log, or who is connected now.
+/// What reaches the sockets of a campaign: a stored event of its log (with its envelope, rendered
+/// once for every socket), or who is connected now.
 public enum LiveMessage: Sendable, Equatable {
-    case event(CampaignEvent)
+    case event(CampaignEvent, envelope: String)
     case presence([PresenceEntry])
 }
 
@@ -24,9 +25,9 @@ public protocol LiveHub: Sendable {
     func publish(_ message: LiveMessage, campaignId: String)
     /// A subscription buffering at most `limit` messages; past that it ends as overflowed.
     func subscribe(campaignId: String, limit: Int) -> LiveSubscription
-    /// Records a connection of a user (and publishes the new presence).
+    /// Records a connection of a user (and publishes the new presence when the user arrives).
     func connect(campaignId: String, userId: String, username: String)
-    /// Records its end (and publishes the new presence).
+    /// Records its end (and publishes the new presence when the user's last socket goes).
     func disconnect(campaignId: String, userId: String)
     func presence(campaignId: String) -> [PresenceEntry]
 }
@@ -99,26 +100,30 @@ public final class InProcessLiveHub: LiveHub {
         return subscription
     }
 
+    /// Presence is published when a user arrives or leaves, not for each further socket of a
+    /// user already there: a crowd of sockets costs one message per person, not per socket.
     public func connect(campaignId: String, userId: String, username: String) {
-        let now = connected.withLock { all -> [PresenceEntry] in
+        let (now, arrived) = connected.withLock { all -> ([PresenceEntry], Bool) in
             var entry = all[campaignId]?[userId] ?? PresenceEntry(userId: userId, username: username, connections: 0)
             entry.connections += 1
             all[campaignId, default: [:]][userId] = entry
-            return Self.sorted(all[campaignId])
+            return (Self.sorted(all[campaignId]), entry.connections == 1)
         }
-        publish(.presence(now), campaignId: campaignId)
+        if arrived { publish(.presence(now), campaignId: campaignId) }
     }
 
     public func disconnect(campaignId: String, userId: String) {
-        let now = connected.withLock { all -> [PresenceEntry] in
+        let (now, left) = connected.withLock { all -> ([PresenceEntry], Bool) in
+            var left = false
             if var entry = all[campaignId]?[userId] {
                 entry.connections -= 1
-                all[campaignId]?[userId] = entry.connections > 0 ? entry : nil
+                left = entry.connections == 0
+                all[campaignId]?[userId] = left ? nil : entry
             }
             if all[campaignId]?.isEmpty == true { all[campaignId] = nil }
-            return Self.sorted(all[campaignId])
+            return (Self.sorted(all[campaignId]), left)
         }
-        publish(.presence(now), campaignId: campaignId)
+        if left { publish(.presence(now), campaignId: campaignId) }
     }
 
     public func presence(campaignId: String) -> [PresenceEntry] {

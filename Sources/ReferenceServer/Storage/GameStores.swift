@@ -135,6 +135,8 @@ public protocol CampaignStore: Sendable {
     /// The campaigns a user is a member of, newest first, with their part in each.
     func campaigns(memberId: String) async throws -> [(campaign: CampaignRecord, role: CampaignRole)]
     func role(campaignId: String, userId: String) async throws -> CampaignRole?
+    /// The campaign with the user's part in it, when they are a member (one read).
+    func membership(campaignId: String, userId: String) async throws -> (campaign: CampaignRecord, role: CampaignRole)?
     func members(campaignId: String) async throws -> [MemberRecord]
     /// Removes a member; `conflict(field: "role")` for the last game master, `notFound`.
     func removeMember(campaignId: String, userId: String) async throws

@@ -218,6 +218,17 @@ struct SQLiteCampaignStore: CampaignStore {
         }
     }
 
+    func membership(campaignId: String, userId: String) async throws -> (campaign: CampaignRecord, role: CampaignRole)? {
+        try await pool.read { db in
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT c.*, m.role AS member_role FROM campaigns c JOIN campaign_members m ON m.campaign_id = c.id
+                WHERE c.id = ? AND m.user_id = ?
+                """), arguments: [campaignId, userId]).map { row in
+                (try Self.campaign(row), CampaignRole(rawValue: row["member_role"]) ?? .player)
+            }
+        }
+    }
+
     func members(campaignId: String) async throws -> [MemberRecord] {
         try await pool.read { db in
             try Row.fetchAll(db, sql: """
@@ -359,13 +370,14 @@ struct SQLitePlayStore: PlayStore {
     /// Appends within the caller's transaction.
     static func append(_ db: Database, campaignId: String, _ event: NewCampaignEvent, sessionId: String? = nil, nonce: Int? = nil,
                        idempotency: IdempotencyClaim? = nil) throws -> CampaignEvent {
-        let sequence = (try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM campaign_events WHERE campaign_id = ?", arguments: [campaignId]) ?? 0) + 1
+        let sequence = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(sequence) FROM campaign_events WHERE campaign_id = ?"),
+                                           arguments: [campaignId]) ?? 0) + 1
         let atMs = SQLiteStorage.ms(Date())
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             INSERT INTO campaign_events (campaign_id, sequence, at_ms, kind, actor_id, character_id, session_id, nonce, payload, idempotency_key, request_hash)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [campaignId, sequence, atMs, event.kind, event.actorId, event.characterId, sessionId, nonce, event.payload,
-                             idempotency?.key, idempotency?.requestHash])
+            """).execute(arguments: [campaignId, sequence, atMs, event.kind, event.actorId, event.characterId, sessionId, nonce, event.payload,
+                                     idempotency?.key, idempotency?.requestHash])
         return CampaignEvent(campaignId: campaignId, sequence: sequence, at: SQLiteStorage.date(atMs), kind: event.kind, actorId: event.actorId,
                              characterId: event.characterId, sessionId: sessionId, nonce: nonce, payload: event.payload)
     }
@@ -450,17 +462,17 @@ struct SQLitePlayStore: PlayStore {
     func play(campaignId: String, actorId: String, idempotency: IdempotencyClaim?,
               make: @Sendable (PlaySessionRecord, Int) throws -> NewCampaignEvent) async throws -> PlayOutcome {
         try await pool.write { db in
-            if let idempotency, let row = try Row.fetchOne(db, sql: """
+            if let idempotency, let row = try Row.fetchOne(db.cachedStatement(sql: """
                 SELECT * FROM campaign_events WHERE campaign_id = ? AND actor_id = ? AND idempotency_key = ?
-                """, arguments: [campaignId, actorId, idempotency.key]) {
+                """), arguments: [campaignId, actorId, idempotency.key]) {
                 return (row["request_hash"] as String?) == idempotency.requestHash ? .replayed(Self.event(row)) : .keyReused
             }
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM play_sessions WHERE campaign_id = ? AND ended_at_ms IS NULL",
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM play_sessions WHERE campaign_id = ? AND ended_at_ms IS NULL"),
                                              arguments: [campaignId]) else { return .noSession }
             let session = Self.session(row)
             let nonce = session.rolls
             let entry = try make(session, nonce)
-            try db.execute(sql: "UPDATE play_sessions SET rolls = rolls + 1 WHERE id = ?", arguments: [session.id])
+            try db.cachedStatement(sql: "UPDATE play_sessions SET rolls = rolls + 1 WHERE id = ?").execute(arguments: [session.id])
             return .recorded(try Self.append(db, campaignId: campaignId, entry, sessionId: session.id, nonce: nonce, idempotency: idempotency))
         }
     }

@@ -219,6 +219,16 @@ struct SQLiteSessionStore: SessionStore {
         try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map(Self.session) }
     }
 
+    func activeSession(id: String, userId: String, at now: Date) async throws -> (session: SessionRecord, user: UserRecord)? {
+        try await pool.read { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM sessions WHERE id = ?"), arguments: [id]) else { return nil }
+            let session = Self.session(row)
+            guard session.userId == userId, session.isActive(at: now),
+                  let user = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [userId]) else { return nil }
+            return (session, SQLiteUserStore.user(user))
+        }
+    }
+
     func refresh(tokenHash: String, successorHash: String, at now: Date, expiresAt: Date) async throws -> RefreshOutcome {
         try await pool.write { db in
             guard let token = try Row.fetchOne(db, sql: "SELECT * FROM refresh_tokens WHERE token_hash = ?", arguments: [tokenHash]),

@@ -135,6 +135,9 @@ public protocol SessionStore: Sendable {
     /// Starts a session with its first refresh token (stored as a hash only).
     func create(_ session: SessionRecord, refreshTokenHash: String) async throws
     func session(id: String) async throws -> SessionRecord?
+    /// The session when it is active and belongs to `userId`, with its user as stored now (one
+    /// read: this is on every authenticated request).
+    func activeSession(id: String, userId: String, at now: Date) async throws -> (session: SessionRecord, user: UserRecord)?
     /// In one transaction: checks the presented token, marks it used, stores its successor and
     /// extends the session, or, on reuse, revokes the session.
     func refresh(tokenHash: String, successorHash: String, at now: Date, expiresAt: Date) async throws -> RefreshOutcome

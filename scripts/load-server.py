@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Measures the reference server under load, on loopback, and prints the figures that
+docs/performance.md records.
+
+  python3 scripts/load-server.py [--binary .build/release/rfl-server] [--duration 30]
+                                 [--connections 64] [--sockets 500] [--broadcasts 200]
+
+It starts the server itself in a temporary data folder, with rate limits raised out of the
+way (the load would otherwise be refused by design) and bcrypt at its cheapest (accounts are
+made, not attacked). Then:
+
+1. authenticated rolls: wrk, `POST /v1/campaigns/{id}/rolls` with a bearer token, at
+   --connections connections for --duration seconds: requests a second, p50 and p99;
+2. broadcast: --sockets live sockets on one campaign (in two client processes), then
+   --broadcasts rolls one after another; for each, the time from sending the roll to each
+   socket's receiving its event: p50, p99 and the maximum over all deliveries;
+3. the server's resident memory with the sockets connected.
+
+Needs wrk (Debian's wrk) and the Python package websockets. The load generators share the
+machine with the server: the figures are what this machine does with both on it.
+"""
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+PASSWORD = "a long enough passphrase for load"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, token=None, body=None, headers=None):
+    request = urllib.request.Request(base + path, method=method, data=None if body is None else json.dumps(body).encode())
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", "Bearer " + token)
+    for key, value in (headers or {}).items():
+        request.add_header(key, value)
+    with urllib.request.urlopen(request) as response:
+        text = response.read().decode()
+        return json.loads(text) if text else {}
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def sockets_worker(url, tokens, ready, start, results, count):
+    """Opens one socket per token, reports when all are welcomed, then records the arrival
+    time of every event by sequence until `count` events came to each."""
+    import websockets
+
+    arrivals = {}
+
+    async def one(token, index):
+        async with websockets.connect(url, max_size=1 << 22, ping_interval=None) as ws:
+            await ws.send(json.dumps({"type": "hello", "token": token}))
+            welcomed = False
+            seen = 0
+            async for frame in ws:
+                now = time.time()
+                if not welcomed:
+                    welcomed = True
+                    ready.put(1)
+                    continue
+                if frame.startswith('{"type":"event"'):
+                    sequence = int(re.search(r'"sequence":(\d+)', frame).group(1))
+                    arrivals.setdefault(sequence, []).append(now)
+                    seen += 1
+                    if seen >= count:
+                        return
+
+    await asyncio.gather(*(one(token, index) for index, token in enumerate(tokens)))
+    results.put(arrivals)
+
+
+def run_sockets(url, tokens, ready, start, results, count):
+    asyncio.run(sockets_worker(url, tokens, ready, start, results, count))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=".build/release/rfl-server")
+    parser.add_argument("--duration", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--sockets", type=int, default=500)
+    parser.add_argument("--broadcasts", type=int, default=200)
+    parser.add_argument("--players", type=int, default=50)
+    arguments = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed (apt-get install wrk)")
+
+    folder = tempfile.mkdtemp(prefix="rfl-load-")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    environment = dict(os.environ, RFL_DATA_DIR=folder, RFL_PORT=str(port), RFL_BCRYPT_COST="4", RFL_LOG_LEVEL="warning",
+                       RFL_RATE_LIMIT_PER_MINUTE="1000000", RFL_RATE_LIMIT_BURST="1000000",
+                       RFL_AUTH_RATE_LIMIT_PER_MINUTE="1000000", RFL_AUTH_RATE_LIMIT_BURST="1000000",
+                       RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE="1000000", RFL_ACCOUNT_RATE_LIMIT_BURST="1000000",
+                       RFL_ACCESS_TOKEN_TTL="3600")
+    env_file = os.path.join(folder, "none.env")
+    open(env_file, "w").close()
+
+    def add_user(name, role):
+        result = subprocess.run([arguments.binary, "user", "add", name, "--role", role, "--env-file", env_file], input=PASSWORD.encode(),
+                       env=environment, capture_output=True)
+        if result.returncode != 0:
+            sys.exit(f"rfl-server user add {name}: {result.stderr.decode().strip()}")
+
+    add_user("loadmaster", "game_master")
+    players = [f"player{index}" for index in range(arguments.players)]
+    for name in players:
+        add_user(name, "player")
+    server = subprocess.Popen([arguments.binary, "serve", "--env-file", env_file], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(500):
+            try:
+                call(base, "GET", "/readyz")
+                break
+            except Exception:
+                time.sleep(0.02)
+        login = lambda name: call(base, "POST", "/v1/auth/login", body={"username": name, "password": PASSWORD})["access_token"]
+        master = login("loadmaster")
+        campaign = call(base, "POST", "/v1/campaigns", master, {"name": "Load", "packs": [{"id": "core"}]})["id"]
+        invitation = call(base, "POST", f"/v1/campaigns/{campaign}/invitations", master, {"max_uses": 100})
+        tokens = [login(name) for name in players]
+        for token in tokens:
+            call(base, "POST", invitation["path"], token)
+        call(base, "POST", f"/v1/campaigns/{campaign}/sessions", master)
+        print(f"rfl-server {arguments.binary}, port {port}, campaign {campaign}, {len(players)} players", flush=True)
+
+        # 1. Authenticated rolls with wrk.
+        script = os.path.join(folder, "roll.lua")
+        with open(script, "w") as lua:
+            lua.write('wrk.method = "POST"\n')
+            lua.write('wrk.body = \'{"expression":"1d20+5"}\'\n')
+            lua.write('wrk.headers["Content-Type"] = "application/json"\n')
+            lua.write(f'wrk.headers["Authorization"] = "Bearer {tokens[0]}"\n')
+        command = ["wrk", "-t2", f"-c{arguments.connections}", f"-d{arguments.duration}s", "--latency", "-s", script,
+                   f"{base}/v1/campaigns/{campaign}/rolls"]
+        print("$ " + " ".join(command).replace(folder, "$TMP"), flush=True)
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        print(output, flush=True)
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        if non2xx:
+            print(f"warning: {non2xx.group(1)} answers were not 2xx", flush=True)
+        rss_after_rolls = rss_kib(server.pid)
+
+        # 2. Broadcast to live sockets.
+        url = f"ws://127.0.0.1:{port}/v1/campaigns/{campaign}/live"
+        socket_tokens = [tokens[index % len(tokens)] for index in range(arguments.sockets)]
+        halves = [socket_tokens[0::2], socket_tokens[1::2]]
+        ready, results, start = multiprocessing.Queue(), multiprocessing.Queue(), multiprocessing.Event()
+        workers = [multiprocessing.Process(target=run_sockets, args=(url, half, ready, start, results, arguments.broadcasts)) for half in halves]
+        for worker in workers:
+            worker.start()
+        for _ in range(arguments.sockets):
+            ready.get(timeout=120)
+        time.sleep(1)  # let the presence messages of the last arrivals drain
+        rss_connected = rss_kib(server.pid)
+        sent = {}
+        for index in range(arguments.broadcasts):
+            before = time.time()
+            entry = call(base, "POST", f"/v1/campaigns/{campaign}/rolls", master, {"expression": "1d20"})
+            sent[entry["sequence"]] = before
+            time.sleep(0.05)
+        arrivals = {}
+        for _ in workers:
+            for sequence, times in results.get(timeout=300).items():
+                arrivals.setdefault(sequence, []).extend(times)
+        for worker in workers:
+            worker.join(timeout=60)
+        latencies = [(arrival - sent[sequence]) * 1000 for sequence, times in arrivals.items() if sequence in sent for arrival in times]
+        expected = arguments.broadcasts * arguments.sockets
+        print(f"broadcast: {arguments.sockets} sockets, {arguments.broadcasts} rolls, {len(latencies)} deliveries of {expected} expected", flush=True)
+        print(f"  delivery latency from sending the roll: p50 {percentile(latencies, 0.5):.1f} ms, "
+              f"p99 {percentile(latencies, 0.99):.1f} ms, max {max(latencies):.1f} ms", flush=True)
+        print(f"resident memory: {rss_after_rolls / 1024:.1f} MiB after the roll load, "
+              f"{rss_connected / 1024:.1f} MiB with {arguments.sockets} sockets connected, "
+              f"{rss_kib(server.pid) / 1024:.1f} MiB after the broadcasts", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
