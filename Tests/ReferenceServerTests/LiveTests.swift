@@ -180,8 +180,17 @@ func eventually(_ seconds: Double = 20, _ condition: () -> Bool) async throws ->
             let member = LiveRecorder.connect(client, live, header: table.players[0], send: [#"{"type":"ping"}"#])
             #expect(try await eventually { !member.messages("pong").isEmpty })
             #expect(member.messages("welcome").first?["role"] as? String == "player")
+            // A sequence from the future (another database) starts from now, missing nothing new.
+            let ahead = LiveRecorder.connect(client, live + "?after=999999", header: table.gameMaster)
+            #expect(try await eventually { !ahead.messages("welcome").isEmpty })
+            #expect(try await client.call(.post, "\(table.path)/characters", token: table.players[0], json: #"{"name":"Ana"}"#).status == .created)
+            let log = try await client.call(.get, "\(table.path)/log?kind=character.created", token: table.gameMaster)
+            let newest = (log.json["items"] as? [[String: Any]])?.last?["sequence"] as? Int
+            #expect(newest != nil)
+            #expect(try await eventually { ahead.sequences == [newest ?? -1] })
             member.close()
-            #expect(try await eventually { member.ended.withLock { $0 } })
+            ahead.close()
+            #expect(try await eventually { member.ended.withLock { $0 } && ahead.ended.withLock { $0 } })
         }
     }
 

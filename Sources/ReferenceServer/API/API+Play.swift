@@ -284,11 +284,7 @@ extension API {
 
     func listLog(_ input: Operations.ListLog.Input) async throws -> Operations.ListLog.Output {
         let query = input.query
-        var cursor: Int64?
-        if let text = query.cursor {
-            guard let value = Int64(text), value >= 0 else { throw Problem.validation("cursor", .cursorInvalid) }
-            cursor = value
-        }
+        let cursor = try Self.sequenceCursor(query.cursor)
         let limit = query.limit ?? Self.defaultPageSize
         let events = try await storage.play.events(campaignId: input.path.campaignId,
                                                    CampaignEventFilter(kind: query.kind, characterId: query.character, sessionId: query.session),

@@ -277,13 +277,16 @@ struct API: APIProtocol {
         return .ok(.init(body: .json(Self.user(after))))
     }
 
+    /// The `cursor` of a page of sequences (the audit log, a campaign's log).
+    static func sequenceCursor(_ text: String?) throws(Problem) -> Int64? {
+        guard let text else { return nil }
+        guard let value = Int64(text), value >= 0 else { throw Problem.validation("cursor", .cursorInvalid) }
+        return value
+    }
+
     func listAuditEvents(_ input: Operations.ListAuditEvents.Input) async throws -> Operations.ListAuditEvents.Output {
         let query = input.query
-        var cursor: Int64?
-        if let text = query.cursor {
-            guard let value = Int64(text), value >= 0 else { throw Problem.validation("cursor", .cursorInvalid) }
-            cursor = value
-        }
+        let cursor = try Self.sequenceCursor(query.cursor)
         let limit = query.limit ?? Self.defaultPageSize
         let events = try await storage.audit.events(AuditFilter(action: query.action, actor: query.actor, since: query.since, until: query.until),
                                                     after: cursor, limit: limit + 1)

@@ -159,12 +159,14 @@ struct LiveSocket: Sendable {
             try await send(Self.presence(hub.presence(campaignId: campaignId), campaignId: campaignId))
             ServerMetrics.liveConnections(delta: 1)
             defer { ServerMetrics.liveConnections(delta: -1) }
-            // Without `after`, the client starts from now: only what happens from here on.
-            if after == nil {
-                let newest = try await newestSequence()
-                sent.withLock { $0 = newest }
-            } else {
+            // Without `after`, the client starts from now: only what happens from here on. An
+            // `after` beyond the newest event (a client of an older database) starts from now too.
+            let newest = try await newestSequence()
+            if let after {
+                sent.withLock { $0 = min(max(after, 0), newest) }
                 try await catchUp(to: nil, sent: sent)
+            } else {
+                sent.withLock { $0 = newest }
             }
             logger.info("live socket open", metadata: ["user": "\(principal.user.id)", "from": "\(sent.withLock { $0 })"])
             let limiter = RateLimiter(.init(perMinute: configuration.liveMessagesPerMinute, burst: configuration.liveMessagesBurst))
