@@ -70,6 +70,7 @@ public enum ReferenceServer {
         let packs = PackLibrary(store: storage.packs)
         for record in try await packs.installBundled(directory: configuration.rulesetsDirectory, logger: logger) {
             logger.notice("bundled pack installed", metadata: ["pack": "\(record.id) \(record.version)"])
+            try await packs.reindex(packId: record.id, content: storage.content)
         }
         let contract = try APIContract(document: try ServerResources.openAPIDocument(), passwordMinimumLength: configuration.passwordMinimumLength)
         let localizer = try Localizer.load(from: try ServerResources.catalogs())

@@ -11,7 +11,8 @@ struct RFLServer: AsyncParsableCommand {
         commandName: "rfl-server",
         abstract: "The Roll for Language reference server.",
         discussion: "Configuration comes from the environment and ./.env (see .env.example and docs/server.md).",
-        subcommands: [Serve.self, Migrate.self, Seed.self, UserCommand.self, AuditCommand.self, Backup.self, Restore.self, Keys.self, EnvExample.self],
+        subcommands: [Serve.self, Migrate.self, Seed.self, UserCommand.self, AuditCommand.self, ContentCommand.self, SearchCommand.self, Backup.self,
+                      Restore.self, Keys.self, EnvExample.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -101,6 +102,35 @@ struct AuditCommand: AsyncParsableCommand {
             for problem in verification.problems { print("broken: \(problem)") }
             print("\(verification.events) events, head \(verification.head): \(verification.isIntact ? "intact" : "BROKEN")")
             if !verification.isIntact { throw ExitCode(1) }
+        }
+    }
+}
+
+struct ContentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "content", abstract: "Game content (vocabulary, lore, lessons).", subcommands: [Import.self])
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load content from a JSON file: {\"entries\":[{\"model\":\"vocabulary\",\"entry\":{…}}]}, as the CMS webhook sends it (docs/content.md).")
+        @Argument(help: "The JSON file.") var file: String
+        @OptionGroup var common: Common
+
+        func run() async throws {
+            let count = try await ServerOperations.importContent(try await common.load(), from: file)
+            print("\(count) entries imported and indexed")
+        }
+    }
+}
+
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "search", abstract: "The search index.", subcommands: [Rebuild.self])
+
+    struct Rebuild: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make the search index again from the stored content and packs.")
+        @OptionGroup var common: Common
+
+        func run() async throws {
+            print("\(try await ServerOperations.rebuildSearch(try await common.load())) rows indexed")
         }
     }
 }

@@ -69,6 +69,8 @@ import Testing
                                                    ("{characterId}", "no-such-character"), ("{sourceId}", "phrasebook"), ("{code}", "no-such-code")] {
                             path = path.replacingOccurrences(of: parameter, with: value)
                         }
+                        path = path.replacingOccurrences(of: "{entryId}", with: "vocabulary:1")
+                        if operation.id == "search" { path += "?q=market" }
                         let method = HTTPRequest.Method(rawValue: operation.method)!
                         var body = Self.bodies[operation.id]
                         var headers = HTTPFields()
@@ -104,14 +106,14 @@ import Testing
     /// The matrix written out independently of ``AccessPolicy``: who may do what.
     static func expectation(_ id: String, role: Role?, ownTarget: Bool) -> Expected {
         let publicOperations: Set = ["getHealth", "getReadiness", "getMetrics", "getOpenAPIDocument", "getDocumentation", "getKeys",
-                                     "register", "login", "refresh"]
+                                     "register", "login", "refresh", "cmsWebhook"]
         if publicOperations.contains(id) { return .allowed }
         guard let role else { return .unauthenticated }
         switch id {
         case "logout", "getMe", "changePassword", "listSessions", "revokeSession": return .allowed
         case "getUser": return role == .admin || ownTarget ? .allowed : .forbidden
         case "listUsers", "deleteUser", "setRoles", "listAuditEvents": return role == .admin ? .allowed : .forbidden
-        case "listPacks", "getPack", "getPackXML", "listCampaigns", "acceptInvitation", "computeOdds": return .allowed
+        case "listPacks", "getPack", "getPackXML", "listCampaigns", "acceptInvitation", "computeOdds", "search", "getContent": return .allowed
         case "publishPack", "retirePack": return role == .contentDesigner || role == .admin ? .allowed : .forbidden
         case "createCampaign": return role == .gameMaster || role == .admin ? .allowed : .forbidden
         // The campaign is the game master's, and the player has joined it; to anyone else it

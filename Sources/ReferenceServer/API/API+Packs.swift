@@ -45,6 +45,7 @@ extension API {
             throw Problem.conflict(.packVersionExists, field: "/", ["pack": record.id, "version": record.version])
         }
         try await audit("pack.published", target: "\(record.id)@\(record.version)", ["sha256": record.sha256, "size": String(record.size)])
+        try await services.packs.reindex(packId: record.id, content: storage.content)
         let warnings = check.diagnostics.filter { $0.severity == .warning }
         return .created(.init(body: .json(Self.packVersion(record, language: language.rawValue, warnings: warnings))))
     }
@@ -80,6 +81,7 @@ extension API {
         let record = try await storage.packs.retire(id: before.id, version: before.version, at: Date())
         if before.retiredAt == nil {
             try await audit("pack.retired", target: "\(record.id)@\(record.version)")
+            try await services.packs.reindex(packId: record.id, content: storage.content)
         }
         return .ok(.init(body: .json(Self.packVersion(record, language: try info.language.rawValue))))
     }

@@ -108,6 +108,10 @@ public enum AccessPolicy {
         "connectLive": .campaign(.member),
         // A campaign named in the body is checked by the handler, as a member.
         "computeOdds": .signedIn,
+        // Authenticated by the CMS's shared secret, not by a user.
+        "cmsWebhook": .anyone,
+        "search": .signedIn,
+        "getContent": .signedIn,
     ]
 
     public static func permissions(of roles: [Role]) -> Set<Permission> {

@@ -58,6 +58,13 @@ public struct ServerConfiguration: Sendable {
     public var liveHeartbeatSeconds = 20
     public var liveMessagesPerMinute = 60
     public var liveMessagesBurst = 10
+    /// The CMS webhook's shared secret (`RFL_CMS_WEBHOOK_SECRET`; without one the hook refuses
+    /// every event) and how it is presented (`RFL_CMS_WEBHOOK_AUTH`): `token`, as
+    /// `Authorization: Bearer <secret>`, or `hmac`, as `X-Webhook-Signature: sha256=<hex>` of
+    /// the body.
+    public var cmsWebhookSecret: String?
+    public var cmsWebhookAuth = CMSWebhookAuth.token
+    public enum CMSWebhookAuth: String, Sendable { case token, hmac }
     /// Proxies whose `X-Forwarded-For` is believed (`RFL_TRUSTED_PROXIES`, addresses or CIDR
     /// ranges, comma-separated). Empty: the connection's address is the client's.
     public var trustedProxies: [AddressRange] = []
@@ -110,6 +117,8 @@ public struct ServerConfiguration: Sendable {
         ("RFL_LIVE_HEARTBEAT", "20", "Seconds between heartbeats on a live socket."),
         ("RFL_LIVE_MESSAGES_PER_MINUTE", "60", "Messages a minute one live socket's client may send."),
         ("RFL_LIVE_MESSAGES_BURST", "10", "Burst of messages one live socket's client may send."),
+        ("RFL_CMS_WEBHOOK_SECRET", "", "Shared secret of the CMS webhook POST /v1/hooks/cms (at least 16 characters); empty: the hook refuses every event."),
+        ("RFL_CMS_WEBHOOK_AUTH", "token", "token (Authorization: Bearer <secret>) or hmac (X-Webhook-Signature: sha256=<HMAC-SHA256 of the body>)."),
         ("RFL_TRUSTED_PROXIES", "", "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated."),
     ]
 
@@ -180,6 +189,14 @@ public struct ServerConfiguration: Sendable {
         liveHeartbeatSeconds = try integer("RFL_LIVE_HEARTBEAT", 1...3600, liveHeartbeatSeconds)
         liveMessagesPerMinute = try integer("RFL_LIVE_MESSAGES_PER_MINUTE", 1...100_000, liveMessagesPerMinute)
         liveMessagesBurst = try integer("RFL_LIVE_MESSAGES_BURST", 1...100_000, liveMessagesBurst)
+        if let secret = text("RFL_CMS_WEBHOOK_SECRET", secret: true) {
+            guard secret.count >= 16 else { throw ConfigurationError("RFL_CMS_WEBHOOK_SECRET: at least 16 characters") }
+            cmsWebhookSecret = secret
+        }
+        if let raw = text("RFL_CMS_WEBHOOK_AUTH") {
+            guard let mode = CMSWebhookAuth(rawValue: raw.lowercased()) else { throw ConfigurationError("RFL_CMS_WEBHOOK_AUTH: '\(raw)' is not token or hmac") }
+            cmsWebhookAuth = mode
+        }
         if let raw = text("RFL_TRUSTED_PROXIES") {
             trustedProxies = try raw.split(separator: ",").map { item in
                 let entry = item.trimmingCharacters(in: .whitespaces)

@@ -173,6 +173,40 @@ final class PackLibrary: Sendable {
         return added
     }
 
+    /// The names and descriptions of a pack's entities, by language, for search.
+    static func texts(_ info: PackInfo) -> [PackText] {
+        var texts: [PackText] = []
+        for entry in info.entries where entry.change == .new {
+            for language in Set(entry.names.keys).union(entry.descriptions.keys).sorted() {
+                texts.append(PackText(entity: entry.id, entityKind: entry.kind, language: language,
+                                      name: entry.names[language] ?? entry.name(language, fallback: info.language) ?? entry.id,
+                                      description: entry.descriptions[language] ?? ""))
+            }
+        }
+        return texts
+    }
+
+    /// What search should know of each pack: its newest version that is not retired.
+    func searchable() async throws -> [(packId: String, version: String, texts: [PackText])] {
+        var newest: [String: (SemanticVersion, String)] = [:]
+        for record in try await store.packs(id: nil, includeRetired: false) {
+            guard let version = SemanticVersion(record.version) else { continue }
+            if newest[record.id].map({ $0.0 < version }) ?? true { newest[record.id] = (version, record.version) }
+        }
+        var result: [(packId: String, version: String, texts: [PackText])] = []
+        for (id, (_, version)) in newest.sorted(by: { $0.key < $1.key }) {
+            guard let xml = try await store.xml(id: id, version: version), let info = try? loader.describe(xml: xml) else { continue }
+            result.append((id, version, Self.texts(info)))
+        }
+        return result
+    }
+
+    /// Makes search know the newest version of `packId` that is not retired (or forget it).
+    func reindex(packId: String, content: any ContentStore) async throws {
+        let entry = try await searchable().first { $0.packId == packId }
+        try await content.replacePackTexts(packId: packId, version: entry?.version, texts: entry?.texts ?? [])
+    }
+
     /// The ruleset the pinned versions compose (retired versions included: campaigns keep what
     /// they pinned).
     func ruleset(_ pinned: [PinnedPack]) async throws -> LoadedRuleset {

@@ -122,6 +122,12 @@ public enum MessageKey: String, Sendable, CaseIterable {
     case playSessionEnded = "detail.play_session_ended"
     case idempotencyKeyReused = "detail.idempotency_key_reused"
     case upgradeRequired = "detail.upgrade_required"
+    // Content and search.
+    case cmsNotConfigured = "detail.cms_not_configured"
+    case cmsSignatureInvalid = "detail.cms_signature_invalid"
+    case cmsEventInvalid = "detail.cms_event_invalid"
+    case contentNotFound = "detail.content_not_found"
+    case searchQueryEmpty = "detail.search_query_empty"
 }
 
 /// Message catalogs, loaded once from the resources.

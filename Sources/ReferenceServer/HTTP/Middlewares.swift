@@ -231,8 +231,22 @@ struct EmptyBodyMiddleware: ServerMiddleware {
                    next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
         guard let body else { return try await next(request, nil, metadata) }
         let bytes = try await [UInt8](collecting: body, upTo: .max)
+        // The webhook's signature covers the body exactly as sent.
+        if operationID == "cmsWebhook" {
+            return try await RawBody.$current.withValue(RawBody(bytes: bytes, authorization: request.headerFields[.authorization])) {
+                try await next(request, bytes.isEmpty ? nil : HTTPBody(bytes), metadata)
+            }
+        }
         return try await next(request, bytes.isEmpty ? nil : HTTPBody(bytes), metadata)
     }
+}
+
+/// A request's body exactly as received, and its Authorization header, for the handler that
+/// checks a shared secret or a signature over the body (the CMS webhook).
+struct RawBody: Sendable {
+    let bytes: [UInt8]
+    let authorization: String?
+    @TaskLocal static var current: RawBody?
 }
 
 /// Entity tags go out as RFC 9110 writes them (`"v3"`): the OpenAPI runtime encodes header

@@ -63,6 +63,53 @@ public enum ServerOperations {
         return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
+    /// Loads content from a JSON file, `{"entries":[{"model","entry"},…]}` (or the bare list), the
+    /// entry shapes of the CMS webhook. Every entry is checked first: one refusal stores nothing.
+    /// Returns how many entries were stored.
+    public static func importContent(_ configuration: ServerConfiguration, from path: String) async throws -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { throw OperationError("\(path) cannot be read") }
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw OperationError("\(path) is not JSON: \(error.localizedDescription)")
+        }
+        let prefix: String
+        let items: [Any]
+        if let object = root as? [String: Any], let list = object["entries"] as? [Any] {
+            (prefix, items) = ("/entries", list)
+        } else if let list = root as? [Any] {
+            (prefix, items) = ("", list)
+        } else {
+            throw OperationError("\(path): expected {\"entries\":[…]} or a list of {\"model\",\"entry\"}")
+        }
+        var entries: [ContentEntry] = []
+        entries.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            let pointer = "\(prefix)/\(index)"
+            guard let object = item as? [String: Any], let model = object["model"] as? String, let entry = object["entry"] as? [String: Any] else {
+                throw OperationError("\(path) \(pointer): expected {\"model\",\"entry\"}")
+            }
+            do {
+                entries.append(try ContentEntry.from(model: model, entry: entry, at: "\(pointer)/entry"))
+            } catch {
+                throw OperationError("\(path) \(error.field.replacingOccurrences(of: "/model", with: "\(pointer)/model")): \(error.reason)")
+            }
+        }
+        let (storage, pool) = try open(configuration)
+        defer { try? pool.close() }
+        try await storage.content.upsert(entries)
+        try await storage.audit.append(NewAuditEvent(action: "content.imported", details: ["entries": String(entries.count), "file": path]))
+        return entries.count
+    }
+
+    /// Makes the search index again from the stored content and packs; returns the rows indexed.
+    public static func rebuildSearch(_ configuration: ServerConfiguration) async throws -> Int {
+        let (storage, pool) = try open(configuration)
+        defer { try? pool.close() }
+        return try await storage.content.rebuildIndex(packs: try await PackLibrary(store: storage.packs).searchable())
+    }
+
     public static func verifyAudit(_ configuration: ServerConfiguration) async throws -> AuditVerification {
         let (storage, pool) = try open(configuration)
         defer { try? pool.close() }

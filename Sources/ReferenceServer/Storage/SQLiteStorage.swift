@@ -18,6 +18,7 @@ public enum SQLiteStorage {
             campaigns: SQLiteCampaignStore(pool: pool),
             characters: SQLiteCharacterStore(pool: pool),
             play: SQLitePlayStore(pool: pool),
+            content: SQLiteContentStore(pool: pool),
             ping: { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } },
             close: { try pool.close() })
         return (storage, pool)
@@ -97,6 +98,7 @@ public enum SQLiteStorage {
                 """)
         }
         migrator.registerMigration("2-packs-campaigns-characters-play", migrate: SQLiteGameSchema.create)
+        migrator.registerMigration("3-content-search", migrate: SQLiteContentSchema.create)
         return migrator
     }
 

@@ -10,13 +10,14 @@ public struct Storage: Sendable {
     public var campaigns: any CampaignStore
     public var characters: any CharacterStore
     public var play: any PlayStore
+    public var content: any ContentStore
     /// Answers when the database does (readiness).
     public var ping: @Sendable () async throws -> Void
     /// Closes the database cleanly (at shutdown).
     public var close: @Sendable () async throws -> Void
 
     public init(users: any UserStore, sessions: any SessionStore, audit: any AuditStore, packs: any PackStore, campaigns: any CampaignStore,
-                characters: any CharacterStore, play: any PlayStore,
+                characters: any CharacterStore, play: any PlayStore, content: any ContentStore,
                 ping: @escaping @Sendable () async throws -> Void, close: @escaping @Sendable () async throws -> Void) {
         self.users = users
         self.sessions = sessions
@@ -25,6 +26,7 @@ public struct Storage: Sendable {
         self.campaigns = campaigns
         self.characters = characters
         self.play = play
+        self.content = content
         self.ping = ping
         self.close = close
     }

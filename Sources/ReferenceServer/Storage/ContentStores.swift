@@ -1,0 +1,61 @@
+import Foundation
+
+/// What a CMS event does to the content.
+public enum ContentChange: Sendable, Equatable {
+    /// Creates or replaces the entry (create, update, publish, unpublish).
+    case upsert(ContentEntry)
+    case delete(kind: ContentEntry.Kind, cmsId: String)
+}
+
+/// A name or description of a pack, for search.
+public struct PackText: Sendable, Equatable {
+    /// `core:speaking`.
+    public var entity: String
+    /// `stat`, `check`, `item`…
+    public var entityKind: String
+    public var language: String
+    public var name: String
+    public var description: String
+}
+
+public struct SearchQuery: Sendable {
+    /// The words as typed; each is matched as a prefix, without regard to case or accents.
+    public var text: String
+    public var language: String?
+    /// `vocabulary`, `lore`, `lesson` or `pack`.
+    public var kind: String?
+    public var tags: [String]
+    public var limit: Int
+    public var offset: Int
+}
+
+public struct SearchHit: Sendable, Equatable {
+    /// `vocabulary:12`, or `pack:core@1.0.0:core:speaking`.
+    public var id: String
+    public var kind: String
+    public var language: String
+    /// HTML: the text escaped, the matches in `<mark>`.
+    public var titleHTML: String
+    public var snippetHTML: String
+    public var tags: [String]
+    /// bm25, lower is better.
+    public var score: Double
+}
+
+public protocol ContentStore: Sendable {
+    /// Applies one CMS event, once: false when the event id came before (nothing changes).
+    /// The entry and the search index change in one transaction.
+    func apply(_ change: ContentChange, eventId: String, event: String, at: Date) async throws -> Bool
+    /// Stores entries (an import), each replacing the one of the same kind and id.
+    func upsert(_ entries: [ContentEntry]) async throws
+    func entry(id: String) async throws -> ContentEntry?
+    /// Replaces what search knows of a pack with the texts of one version (none: forgets it).
+    func replacePackTexts(packId: String, version: String?, texts: [PackText]) async throws
+    /// Published entries and pack texts matching the query, best first, and whether more follow.
+    func search(_ query: SearchQuery) async throws -> (hits: [SearchHit], more: Bool)
+    /// Drops the index and makes it again from the stored entries and the given pack texts;
+    /// returns the rows indexed.
+    func rebuildIndex(packs: [(packId: String, version: String, texts: [PackText])]) async throws -> Int
+    /// Counts, for checks: entries stored, and rows in the index.
+    func counts() async throws -> (entries: Int, indexed: Int)
+}

@@ -1,0 +1,240 @@
+import Foundation
+import GRDB
+
+/// Content and its full-text index: SQLite FTS5 with the `unicode61` tokenizer removing
+/// diacritics (so `cafe` finds `café`) and folding case, with prefix indexes for
+/// search-as-you-type.
+enum SQLiteContentSchema {
+    static func create(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE content_entries (
+                id TEXT PRIMARY KEY NOT NULL,
+                kind TEXT NOT NULL,
+                cms_id TEXT NOT NULL,
+                published INTEGER NOT NULL,
+                data TEXT NOT NULL,
+                updated_at_ms INTEGER NOT NULL
+            );
+            CREATE TABLE cms_events (
+                event_id TEXT PRIMARY KEY NOT NULL,
+                event TEXT NOT NULL,
+                entry_id TEXT NOT NULL,
+                received_at_ms INTEGER NOT NULL
+            );
+            -- Tags filter results; they are not searched as words.
+            CREATE TABLE content_tags (
+                entry_id TEXT NOT NULL,
+                tag TEXT NOT NULL COLLATE NOCASE,
+                PRIMARY KEY (entry_id, tag)
+            );
+            CREATE INDEX content_tags_by_tag ON content_tags(tag, entry_id);
+            -- Which index rows belong to which entry (or pack): FTS5 finds rows by words, not by
+            -- its unindexed columns, so removing an entry's rows goes through this.
+            CREATE TABLE search_rows (
+                row INTEGER PRIMARY KEY NOT NULL,
+                entry_id TEXT NOT NULL,
+                pack_id TEXT
+            );
+            CREATE INDEX search_rows_by_entry ON search_rows(entry_id);
+            CREATE INDEX search_rows_by_pack ON search_rows(pack_id) WHERE pack_id IS NOT NULL;
+            CREATE VIRTUAL TABLE search_index USING fts5(
+                title, body,
+                tags UNINDEXED, entry_id UNINDEXED, kind UNINDEXED, lang UNINDEXED, ref UNINDEXED,
+                tokenize = 'unicode61 remove_diacritics 2',
+                prefix = '1 2 3'
+            );
+            """)
+    }
+}
+
+struct SQLiteContentStore: ContentStore {
+    let pool: DatabasePool
+
+    static func encode(_ entry: ContentEntry) -> String { SQLiteGameSchema.json(entry) }
+
+    /// The index rows of an entry: one per language it has a title or body in.
+    static func index(_ db: Database, _ entry: ContentEntry) throws {
+        try removeRows(db, entryId: entry.id)
+        try db.cachedStatement(sql: "DELETE FROM content_tags WHERE entry_id = ?").execute(arguments: [entry.id])
+        guard entry.published else { return }
+        let tag = try db.cachedStatement(sql: "INSERT OR IGNORE INTO content_tags (entry_id, tag) VALUES (?, ?)")
+        for name in entry.tags { try tag.execute(arguments: [entry.id, name]) }
+        let insert = try db.cachedStatement(sql: "INSERT INTO search_index (title, body, tags, entry_id, kind, lang, ref) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        let row = try db.cachedStatement(sql: "INSERT INTO search_rows (row, entry_id, pack_id) VALUES (?, ?, ?)")
+        for language in entry.languages {
+            try insert.execute(arguments: [entry.titles[language] ?? "", entry.bodies[language] ?? "", entry.tagText, entry.id, entry.kind.rawValue,
+                                           language, entry.cmsId])
+            try row.execute(arguments: [db.lastInsertedRowID, entry.id, nil])
+        }
+    }
+
+    /// Removes an entry's rows from the index, found through `search_rows`.
+    static func removeRows(_ db: Database, entryId: String) throws {
+        try db.cachedStatement(sql: "DELETE FROM search_index WHERE rowid IN (SELECT row FROM search_rows WHERE entry_id = ?)")
+            .execute(arguments: [entryId])
+        try db.cachedStatement(sql: "DELETE FROM search_rows WHERE entry_id = ?").execute(arguments: [entryId])
+    }
+
+    static func store(_ db: Database, _ entry: ContentEntry, at: Date) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO content_entries (id, kind, cms_id, published, data, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET published = excluded.published, data = excluded.data, updated_at_ms = excluded.updated_at_ms
+            """).execute(arguments: [entry.id, entry.kind.rawValue, entry.cmsId, entry.published, encode(entry), SQLiteStorage.ms(at)])
+        try index(db, entry)
+    }
+
+    func apply(_ change: ContentChange, eventId: String, event: String, at: Date) async throws -> Bool {
+        try await pool.write { db in
+            let entryId: String
+            switch change {
+            case .upsert(let entry): entryId = entry.id
+            case .delete(let kind, let cmsId): entryId = "\(kind.rawValue):\(cmsId)"
+            }
+            try db.execute(sql: "INSERT OR IGNORE INTO cms_events (event_id, event, entry_id, received_at_ms) VALUES (?, ?, ?, ?)",
+                           arguments: [eventId, event, entryId, SQLiteStorage.ms(at)])
+            guard db.changesCount == 1 else { return false }
+            switch change {
+            case .upsert(let entry):
+                try Self.store(db, entry, at: at)
+            case .delete:
+                try db.execute(sql: "DELETE FROM content_entries WHERE id = ?", arguments: [entryId])
+                try Self.removeRows(db, entryId: entryId)
+                try db.execute(sql: "DELETE FROM content_tags WHERE entry_id = ?", arguments: [entryId])
+            }
+            return true
+        }
+    }
+
+    func upsert(_ entries: [ContentEntry]) async throws {
+        let now = Date()
+        // In batches, so that a large import neither holds the writer for long nor keeps one
+        // huge transaction.
+        for batch in stride(from: 0, to: entries.count, by: 2000).map({ entries[$0..<min($0 + 2000, entries.count)] }) {
+            try await pool.write { db in
+                for entry in batch { try Self.store(db, entry, at: now) }
+            }
+        }
+    }
+
+    func entry(id: String) async throws -> ContentEntry? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT data FROM content_entries WHERE id = ?", arguments: [id])
+                .map { try SQLiteGameSchema.decode(ContentEntry.self, $0) }
+        }
+    }
+
+    static func replacePack(_ db: Database, packId: String, version: String?, texts: [PackText]) throws {
+        try db.execute(sql: "DELETE FROM search_index WHERE rowid IN (SELECT row FROM search_rows WHERE pack_id = ?)", arguments: [packId])
+        try db.execute(sql: "DELETE FROM search_rows WHERE pack_id = ?", arguments: [packId])
+        guard let version else { return }
+        let insert = try db.cachedStatement(sql: "INSERT INTO search_index (title, body, tags, entry_id, kind, lang, ref) VALUES (?, ?, '', ?, 'pack', ?, ?)")
+        let row = try db.cachedStatement(sql: "INSERT INTO search_rows (row, entry_id, pack_id) VALUES (?, ?, ?)")
+        for text in texts {
+            let id = "pack:\(packId)@\(version):\(text.entity)"
+            try insert.execute(arguments: [text.name, text.description, id, text.language, text.entityKind])
+            try row.execute(arguments: [db.lastInsertedRowID, id, packId])
+        }
+    }
+
+    static func likeEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    }
+
+    func replacePackTexts(packId: String, version: String?, texts: [PackText]) async throws {
+        try await pool.write { db in try Self.replacePack(db, packId: packId, version: version, texts: texts) }
+    }
+
+    /// The FTS5 query for words as typed: each word a quoted prefix, all required.
+    static func matchExpression(_ text: String) -> String? {
+        let words = text.split { !($0.isLetter || $0.isNumber || $0 == "'" || $0 == "-") }
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'-")) }.filter { !$0.isEmpty }.prefix(16)
+        guard !words.isEmpty else { return nil }
+        return words.map { "\"" + $0.prefix(64).replacingOccurrences(of: "\"", with: "\"\"") + "\"*" }.joined(separator: " AND ")
+    }
+
+    /// A query with a word of at most two letters.
+    static func isBroad(_ text: String) -> Bool {
+        text.split { !($0.isLetter || $0.isNumber) }.contains { $0.count <= 2 }
+    }
+
+    static let markStart = "\u{E000}"
+    static let markEnd = "\u{E001}"
+
+    /// Text from the index as HTML: escaped, with the matches FTS5 marked as `<mark>`.
+    static func html(_ marked: String) -> String {
+        var result = ""
+        result.reserveCapacity(marked.utf8.count + 16)
+        for character in marked {
+            switch character {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&#39;"
+            case "\u{E000}": result += "<mark>"
+            case "\u{E001}": result += "</mark>"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    func search(_ query: SearchQuery) async throws -> (hits: [SearchHit], more: Bool) {
+        guard let match = Self.matchExpression(query.text) else { return ([], false) }
+        var clauses = ["search_index MATCH ?"]
+        var arguments: [(any DatabaseValueConvertible)?] = [match]
+        for tag in query.tags.prefix(8) {
+            clauses.append("entry_id IN (SELECT entry_id FROM content_tags WHERE tag = ?)")
+            arguments.append(tag)
+        }
+        if let language = query.language {
+            clauses.append("(lang = ? OR lang LIKE ? ESCAPE '\\')")
+            arguments += [language, Self.likeEscaped(language) + "-%"]
+        }
+        if let kind = query.kind {
+            clauses.append("kind = ?")
+            arguments.append(kind)
+        }
+        let filter = clauses.joined(separator: " AND ")
+        // A word of one or two letters matches a large part of the index, and ranking every match
+        // takes long (most of a second on 100 000 entries): those queries list matches in index
+        // order, which SQLite stops reading once the page is full.
+        let order = Self.isBroad(query.text) ? "rowid" : "score, entry_id, lang"
+        arguments += [query.limit + 1, query.offset]
+        let rows = try await pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT entry_id, kind, lang, tags,
+                       highlight(search_index, 0, char(57344), char(57345)) AS marked_title,
+                       snippet(search_index, 1, char(57344), char(57345), '…', 16) AS marked_body,
+                       bm25(search_index, 10.0, 1.0) AS score
+                FROM search_index WHERE \(filter)
+                ORDER BY \(order) LIMIT ? OFFSET ?
+                """, arguments: StatementArguments(arguments))
+        }
+        let hits = rows.prefix(query.limit).map { row in
+            SearchHit(id: row["entry_id"], kind: row["kind"], language: row["lang"], titleHTML: Self.html(row["marked_title"]),
+                      snippetHTML: Self.html(row["marked_body"]),
+                      tags: (row["tags"] as String).split(separator: " ").map(String.init), score: row["score"])
+        }
+        return (Array(hits), rows.count > query.limit)
+    }
+
+    func rebuildIndex(packs: [(packId: String, version: String, texts: [PackText])]) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM search_index")
+            try db.execute(sql: "DELETE FROM search_rows")
+            try db.execute(sql: "DELETE FROM content_tags")
+            let cursor = try String.fetchCursor(db, sql: "SELECT data FROM content_entries WHERE published = 1 ORDER BY id")
+            while let data = try cursor.next() { try Self.index(db, try SQLiteGameSchema.decode(ContentEntry.self, data)) }
+            for pack in packs { try Self.replacePack(db, packId: pack.packId, version: pack.version, texts: pack.texts) }
+            try db.execute(sql: "INSERT INTO search_index(search_index) VALUES ('optimize')")
+            return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_index") ?? 0
+        }
+    }
+
+    func counts() async throws -> (entries: Int, indexed: Int) {
+        try await pool.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM content_entries") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_index") ?? 0)
+        }
+    }
+}
