@@ -187,7 +187,7 @@ import Testing
             #expect((payload["check_names"] as? [String: String])?["es"] != "persuade-merchant")
             #expect(check.json["character"] as? String == anaId && check.json["kind"] as? String == "check")
             let both = try await client.call(.post, "\(table.path)/checks", token: alice, json: #"{"character":"\#(anaId)","check":"persuade-merchant"}"#)
-            #expect(both.status == .badRequest)
+            #expect(both.status == .unprocessableContent && both.fieldErrors["/dc"] == "Give either dc or against, not both or neither.")
             let unknown = try await client.call(.post, "\(table.path)/checks", token: alice, json: #"{"character":"\#(anaId)","check":"fly","dc":5}"#)
             #expect(unknown.status == .unprocessableContent && unknown.fieldErrors["/check"] != nil)
             let nobody = try await client.call(.post, "\(table.path)/checks", token: alice, json: #"{"character":"nobody","check":"persuade-merchant","dc":5}"#)
@@ -236,8 +236,13 @@ import Testing
             let sneaky = try await client.call(.post, "/v1/odds", token: outsider,
                                                json: #"{"campaign":"\#(table.campaign)","character":"\#(anaId)","check":"persuade-merchant","dc":15}"#)
             #expect(sneaky.status == .notFound)
-            #expect(try await client.call(.post, "/v1/odds", token: alice, json: #"{}"#).status == .badRequest)
-            #expect(try await client.call(.post, "/v1/odds", token: alice, json: #"{"check":"persuade-merchant","dc":3}"#).status == .badRequest)
+            #expect(try await client.call(.post, "/v1/odds", token: alice, json: #"{}"#).status == .unprocessableContent)
+            #expect(try await client.call(.post, "/v1/odds", token: alice, json: #"{"check":"persuade-merchant","dc":3}"#).fieldErrors["/character"] != nil)
+            // 6.0 is an integer, as JSON Schema counts.
+            #expect(try await client.call(.post, "/v1/odds", token: alice,
+                                          json: #"{"campaign":"\#(table.campaign)","character":"\#(anaId)","check":"persuade-merchant","dc":6.0}"#).status == .ok)
+            #expect(try await client.call(.post, "/v1/odds", token: alice,
+                                          json: #"{"campaign":"\#(table.campaign)","character":"\#(anaId)","check":"persuade-merchant","dc":6.5}"#).status == .badRequest)
         }
     }
 }

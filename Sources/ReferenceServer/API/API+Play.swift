@@ -202,9 +202,7 @@ extension API {
 
     func rollCheck(_ input: Operations.RollCheck.Input) async throws -> Operations.RollCheck.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        guard (body.dc == nil) != (body.against == nil) else {
-            throw Problem.validation("/dc", .fieldRequired)
-        }
+        guard (body.dc == nil) != (body.against == nil) else { throw Problem.unprocessable("/dc", .dcOrAgainst) }
         let campaign = try await activeCampaign(input.path.campaignId)
         let loaded = try await ruleset(of: campaign)
         let record = try await characterRecord(body.character, campaign: campaign.id)
@@ -305,7 +303,7 @@ extension API {
 
     func computeOdds(_ input: Operations.ComputeOdds.Input) async throws -> Operations.ComputeOdds.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        guard (body.expression == nil) != (body.check == nil) else { throw Problem.validation("/expression", .fieldRequired) }
+        guard (body.expression == nil) != (body.check == nil) else { throw Problem.unprocessable("/expression", .expressionOrCheck) }
         var loaded: LoadedRuleset?
         var sheet: CharacterSheet?
         var campaign: CampaignRecord?
@@ -319,7 +317,7 @@ extension API {
             loaded = try await ruleset(of: record)
         }
         if let id = body.character {
-            guard let campaign, let loaded else { throw Problem.validation("/campaign", .fieldRequired) }
+            guard let campaign, let loaded else { throw Problem.unprocessable("/campaign", .fieldRequired) }
             sheet = try Self.sheet(try await characterRecord(id, campaign: campaign.id), loaded)
         }
         let json: String
@@ -328,13 +326,13 @@ extension API {
                 let expression = try DiceExpression(text, limits: Limits(maxOddsWork: configuration.oddsMaxWork))
                 var stats: [String: Int64] = [:]
                 if !expression.statReferences.isEmpty {
-                    guard let sheet else { throw Problem.validation("/character", .fieldRequired) }
+                    guard let sheet else { throw Problem.unprocessable("/character", .fieldRequired) }
                     for reference in expression.statReferences { stats[reference] = try sheet.value(reference) }
                 }
                 json = try expression.odds(stats: stats).json(expression: text)
             } else {
-                guard let sheet, let loaded, let checkId = body.check else { throw Problem.validation("/character", .fieldRequired) }
-                guard (body.dc == nil) != (body.against == nil) else { throw Problem.validation("/dc", .fieldRequired) }
+                guard let sheet, let loaded, let checkId = body.check else { throw Problem.unprocessable("/character", .fieldRequired) }
+                guard (body.dc == nil) != (body.against == nil) else { throw Problem.unprocessable("/dc", .dcOrAgainst) }
                 let tags = Set(body.tags ?? [])
                 let advantage = Self.advantage(body.advantage?.rawValue)
                 if let against = body.against, let campaign {

@@ -26,7 +26,10 @@ enum JSONValue: Equatable, Sendable {
         switch self {
         case .null: "null"
         case .bool: "boolean"
-        case .number(let text, _): text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) ? "number" : "integer"
+        // As JSON Schema counts: 455.0 is an integer (within 2^53, where doubles are exact).
+        case .number(let text, let value):
+            !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) || (value.rounded() == value && abs(value) <= 9_007_199_254_740_992)
+                ? "integer" : "number"
         case .string: "string"
         case .array: "array"
         case .object: "object"

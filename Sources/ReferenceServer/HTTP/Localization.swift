@@ -128,6 +128,8 @@ public enum MessageKey: String, Sendable, CaseIterable {
     case cmsEventInvalid = "detail.cms_event_invalid"
     case contentNotFound = "detail.content_not_found"
     case searchQueryEmpty = "detail.search_query_empty"
+    case dcOrAgainst = "detail.dc_or_against"
+    case expressionOrCheck = "detail.expression_or_check"
 }
 
 /// Message catalogs, loaded once from the resources.
