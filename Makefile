@@ -19,12 +19,12 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -DRULESETS='"$
 LINK := -L$(LIBDIR) -lrfl -Wl,-rpath,$(CURDIR)/$(LIBDIR) -lm
 CBIN := .build/c-$(CONFIG)
 
-.PHONY: all deps build release test swift-test c-test python-test abi-test install-test lib install install-files bench schema clean
+.PHONY: all deps build release test swift-test c-test python-test abi-test install-test lab-test lab-screenshot lib install install-files bench schema clean
 
 all: build
 
 # The Debian packages the build and the tests need (run as root; CI runs it before `make test`).
-DEBIAN_PACKAGES := libxml2-dev libsqlite3-dev pkg-config valgrind gcc g++ python3
+DEBIAN_PACKAGES := libxml2-dev libsqlite3-dev pkg-config valgrind gcc g++ python3 chromium
 deps:
 	@missing=""; for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; else echo "all build and test packages are installed"; fi
@@ -36,7 +36,7 @@ release:
 	$(SWIFT) build -c release
 
 test: swift-test
-	$(MAKE) c-test python-test abi-test install-test CONFIG=debug
+	$(MAKE) c-test python-test abi-test install-test lab-test CONFIG=debug
 
 swift-test:
 	$(SWIFT) build --build-tests
@@ -63,6 +63,15 @@ c-test: lib
 
 python-test: lib
 	RFL_LIBRARY=$(CURDIR)/$(LIBDIR)/librfl.so.$(ABI) RFL_RULESETS=$(CURDIR)/rulesets $(PYTHON) Tests/PythonConsumer/test_rfl.py
+
+# The dice lab end to end in headless Chromium, against the rfl-server that swift-test built.
+lab-test:
+	$(PYTHON) Tests/Lab/lab_test.py $(CURDIR)/.build/debug/rfl-server
+
+# The screenshot in docs/, taken by the same test.
+lab-screenshot:
+	$(SWIFT) build --product rfl-server
+	$(PYTHON) Tests/Lab/lab_test.py $(CURDIR)/.build/debug/rfl-server --screenshot docs/lab.png
 
 abi-test: lib
 	$(PYTHON) Tests/CConsumer/abi_check.py include/rfl.h $(LIBDIR)/librfl.so.$(ABI)

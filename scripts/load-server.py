@@ -148,7 +148,7 @@ def main():
         invitation = call(base, "POST", f"/v1/campaigns/{campaign}/invitations", master, {"max_uses": 100})
         tokens = [login(name) for name in players]
         for token in tokens:
-            call(base, "POST", invitation["path"], token)
+            call(base, "POST", invitation["path"], token, {"code": invitation["code"]})
         call(base, "POST", f"/v1/campaigns/{campaign}/sessions", master)
         print(f"rfl-server {arguments.binary}, port {port}, campaign {campaign}, {len(players)} players", flush=True)
 

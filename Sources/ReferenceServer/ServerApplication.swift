@@ -26,6 +26,8 @@ struct Services: Sendable {
     let localizer: Localizer
     let metrics: ServerMetrics
     let documentationPage: String
+    /// The dice lab's files, by name.
+    let lab: [String: [UInt8]]
     let addressLimiter: RateLimiter
     let authenticationLimiter: RateLimiter
     let accountLimiter: RateLimiter
@@ -78,7 +80,7 @@ public enum ReferenceServer {
         let services = Services(
             configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, live: InProcessLiveHub(), tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
             passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength), contract: contract, localizer: localizer,
-            metrics: metrics, documentationPage: DocumentationPage.render(contract),
+            metrics: metrics, documentationPage: DocumentationPage.render(contract), lab: try ServerResources.lab(),
             addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),
             authenticationLimiter: RateLimiter(configuration.authRateLimit, clock: clock),
             accountLimiter: RateLimiter(configuration.accountRateLimit, clock: clock),

@@ -23,7 +23,7 @@ struct Table {
         var players: [String] = []
         for name in names {
             let token = try await client.login(name).access
-            let joined = try await client.call(.post, invitation.json["path"] as? String ?? "", token: token)
+            let joined = try await client.call(.post, "/v1/invitations/accept", token: token, json: #"{"code":"\#(invitation.json["code"] as? String ?? "")"}"#)
             #expect(joined.status == .ok && joined.json["role"] as? String == "player", "\(joined.text)")
             players.append(token)
         }
@@ -49,17 +49,18 @@ struct Table {
             let campaign = created.json["id"] as? String ?? ""
             #expect(created.json["role"] as? String == "game_master" && created.json["archived"] as? Bool == false)
             let invitation = try await client.call(.post, "/v1/campaigns/\(campaign)/invitations", token: gameMaster, json: #"{"max_uses":1}"#)
-            let path = invitation.json["path"] as? String ?? ""
+            #expect(invitation.json["path"] as? String == "/v1/invitations/accept")
+            let accept = #"{"code":"\#(invitation.json["code"] as? String ?? "")"}"#
             let alice = try await client.login("alice").access
             let bruno = try await client.login("bruno").access
             // Not a member yet: the campaign does not exist for her.
             #expect(try await client.call(.get, "/v1/campaigns/\(campaign)", token: alice).status == .notFound)
-            #expect(try await client.call(.post, path, token: alice).status == .ok)
+            #expect(try await client.call(.post, "/v1/invitations/accept", token: alice, json: accept).status == .ok)
             // Accepting again is harmless; a second player finds it used up.
-            #expect(try await client.call(.post, path, token: alice).status == .ok)
-            let usedUp = try await client.call(.post, path, token: bruno)
+            #expect(try await client.call(.post, "/v1/invitations/accept", token: alice, json: accept).status == .ok)
+            let usedUp = try await client.call(.post, "/v1/invitations/accept", token: bruno, json: accept)
             #expect(usedUp.status == .notFound && usedUp.json["detail"] as? String == "This invitation is unknown, expired or used up.")
-            #expect(try await client.call(.post, "/v1/invitations/inv_made_up/accept", token: bruno).status == .notFound)
+            #expect(try await client.call(.post, "/v1/invitations/accept", token: bruno, json: #"{"code":"inv_made_up"}"#).status == .notFound)
             // Only the code's hash is stored.
             let code = invitation.json["code"] as? String ?? ""
             let (storage, pool) = try ServerOperations.open(server.configuration)
@@ -109,6 +110,12 @@ struct Table {
             #expect(last.status == .conflict && last.json["detail"] as? String == "This would leave the campaign without a game master.")
             #expect(try await client.call(.delete, "\(table.path)/members/\(bruno)", token: table.gameMaster).status == .notFound)
             #expect(try await client.call(.delete, "\(table.path)/members/\(brunoId)", token: table.gameMaster).status == .noContent)
+            // Removed by the game master: the campaign's open invitations end with it.
+            let (storage, pool) = try ServerOperations.open(server.configuration)
+            let revoked = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM invitations WHERE revoked_at_ms IS NOT NULL") ?? 0 }
+            try pool.close()
+            _ = storage
+            #expect(revoked == 1)
             #expect(try await client.call(.delete, "\(table.path)/members/\(aliceId)", token: alice).status == .noContent)
             #expect(try await client.call(.get, table.path, token: alice).status == .notFound)
             let log = try await client.call(.get, "\(table.path)/log?kind=member.left", token: table.gameMaster)

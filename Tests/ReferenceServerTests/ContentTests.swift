@@ -100,6 +100,8 @@ import Testing
             #expect(badLanguage.status == .unprocessableContent && badLanguage.fieldErrors["/entry/language"] != nil)
             let noId = try await client.call(.post, "/v1/hooks/cms", json: #"{"event":"entry.create","model":"lore","entry":{"title":"x"}}"#, headers: Self.bearer)
             #expect(noId.fieldErrors["/entry/id"] != nil)
+            let boolean = try await client.call(.post, "/v1/hooks/cms", json: #"{"event":"entry.create","model":"lore","entry":{"id":true,"title":"x"}}"#, headers: Self.bearer)
+            #expect(boolean.fieldErrors["/entry/id"] != nil)
             // Other models and events are acknowledged and ignored.
             #expect(try await client.call(.post, "/v1/hooks/cms", json: #"{"event":"entry.create","model":"restaurant","entry":{"id":1}}"#,
                                           headers: Self.bearer).json["status"] as? String == "ignored")
@@ -131,6 +133,9 @@ import Testing
             // The id decides idempotency: the same id again is a duplicate.
             let repeated = try await client.call(.post, "/v1/hooks/cms", json: body, headers: [name: "sha256=\(signature)", HTTPField.Name("X-Webhook-Id")!: "evt-1"])
             #expect(repeated.json["status"] as? String == "duplicate")
+            // The id of a signed event is its body's hash: a new id does not replay it.
+            let renamed = try await client.call(.post, "/v1/hooks/cms", json: body, headers: [name: "sha256=\(signature)", HTTPField.Name("X-Webhook-Id")!: "evt-2"])
+            #expect(renamed.json["status"] as? String == "duplicate")
             // A changed body, or a token instead of a signature, is refused.
             let tampered = try await client.call(.post, "/v1/hooks/cms", json: Self.event("entry.create", term: "tea"), headers: [name: "sha256=\(signature)"])
             #expect(tampered.status == .unauthorized)
@@ -185,6 +190,14 @@ import Testing
             #expect((try await search("q=x&cursor=abc")).status == .badRequest)
             #expect((try await search("q=x&kind=spell")).status == .badRequest)
         }
+    }
+
+    @Test func strapiFiveDocumentIdsNameTheEntry() throws {
+        let entry = try ContentEntry.from(model: "lesson", entry: ["id": 41, "documentId": "abc123", "title": "Greetings", "publishedAt": NSNull()])
+        #expect(entry.id == "lesson:abc123" && !entry.published)
+        #expect(try ContentEntry.from(model: "story", entry: ["id": 2.0, "title": ["es": "Hola"], "language": "es_MX"]).id == "lore:2")
+        #expect(throws: ContentEntry.Refusal.self) { try ContentEntry.from(model: "lesson", entry: ["id": 1, "title": "x", "tags": [1, 2]]) }
+        #expect(throws: ContentEntry.Refusal.self) { try ContentEntry.from(model: "lesson", entry: ["id": 1, "title": String(repeating: "x", count: 1001)]) }
     }
 
     @Test func importsAreAllOrNothingAndTheIndexRebuilds() async throws {

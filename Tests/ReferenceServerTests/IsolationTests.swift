@@ -23,7 +23,7 @@ import Testing
             let theirId = theirs.json["id"] as? String ?? ""
             let invitation = try await client.call(.post, "/v1/campaigns/\(theirId)/invitations", token: otherMaster)
             let bruno = try await client.login("bruno").access
-            #expect(try await client.call(.post, invitation.json["path"] as? String ?? "", token: bruno).status == .ok)
+            #expect(try await client.call(.post, "/v1/invitations/accept", token: bruno, json: #"{"code":"\#(invitation.json["code"] as? String ?? "")"}"#).status == .ok)
             let character = try await client.call(.post, "/v1/campaigns/\(theirId)/characters", token: bruno, json: #"{"name":"Ben","stats":{"speaking":3}}"#)
             let characterId = character.json["id"] as? String ?? ""
             let session = try await client.call(.post, "/v1/campaigns/\(theirId)/sessions", token: otherMaster)

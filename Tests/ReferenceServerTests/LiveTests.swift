@@ -45,6 +45,8 @@ final class LiveRecorder: Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await _ in recorder.stop { break }
+                        // Closed by the server meanwhile: the socket is gone, nothing to close.
+                        if Task.isCancelled { return }
                         try await outbound.close(.normalClosure, reason: "bye")
                     }
                     for try await message in inbound.messages(maxSize: 1 << 22) {
@@ -198,15 +200,30 @@ func eventually(_ seconds: Double = 20, _ condition: () -> Bool) async throws ->
         let server = try TestServer { $0.liveMessagesBurst = 3; $0.liveMessagesPerMinute = 1; $0.liveHeartbeatSeconds = 1 }
         try await server.addUser("gamemaster", role: .gameMaster)
         try await server.addUser("alice")
+        try await server.addUser("bruno")
         try await server.testLive { client in
-            let table = try await Table.make(client, players: ["alice"])
+            let table = try await Table.make(client, players: ["alice", "bruno"])
             let quiet = LiveRecorder.connect(client, "\(table.path)/live", header: table.players[0])
             #expect(try await eventually { !quiet.messages("heartbeat").isEmpty })
+            // A player removed from the campaign is cut off at once; one who logs out, at the
+            // next heartbeat.
+            let removed = LiveRecorder.connect(client, "\(table.path)/live", header: table.players[1])
+            #expect(try await eventually { !removed.messages("welcome").isEmpty })
+            let brunoId = try await client.call(.get, "/v1/me", token: table.players[1]).json["id"] as? String ?? ""
+            #expect(try await client.call(.delete, "\(table.path)/members/\(brunoId)", token: table.gameMaster).status == .noContent)
+            #expect(try await eventually { removed.ended.withLock { $0 } })
+            #expect(removed.closeCode.withLock { $0 } == 4404)
+            let leaving = LiveRecorder.connect(client, "\(table.path)/live", header: try await client.login("alice").access)
+            #expect(try await eventually { !leaving.messages("welcome").isEmpty })
+            #expect(try await client.call(.post, "/v1/auth/logout", token: table.players[0]).status == .noContent)
+            #expect(try await eventually { quiet.ended.withLock { $0 } })
+            #expect(quiet.closeCode.withLock { $0 } == 4401)
+            #expect(leaving.ended.withLock { $0 } == false)
+            leaving.close()
             let chatty = LiveRecorder.connect(client, "\(table.path)/live", header: table.gameMaster, send: Array(repeating: #"{"type":"ping"}"#, count: 10))
             #expect(try await eventually { chatty.ended.withLock { $0 } })
             #expect(chatty.closeCode.withLock { $0 } == 4029 && chatty.messages("pong").count == 3)
-            quiet.close()
-            #expect(try await eventually { quiet.ended.withLock { $0 } })
+            #expect(try await eventually { leaving.ended.withLock { $0 } })
         }
     }
 

@@ -101,12 +101,13 @@ extension API {
         try await storage.campaigns.createInvitation(invitation, codeHash: Self.tokenHash(code))
         try await audit("invitation.created", target: campaign.id, ["invitation": invitation.id, "max_uses": String(invitation.maxUses)])
         return .created(.init(body: .json(.init(id: invitation.id, code: code, campaign: campaign.id, expiresAt: invitation.expiresAt,
-                                                maxUses: invitation.maxUses, path: "/v1/invitations/\(code)/accept"))))
+                                                maxUses: invitation.maxUses, path: "/v1/invitations/accept"))))
     }
 
     func acceptInvitation(_ input: Operations.AcceptInvitation.Input) async throws -> Operations.AcceptInvitation.Output {
+        guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
         let principal = try principal
-        switch try await storage.campaigns.acceptInvitation(codeHash: Self.tokenHash(input.path.code), userId: principal.user.id, at: Date()) {
+        switch try await storage.campaigns.acceptInvitation(codeHash: Self.tokenHash(body.code), userId: principal.user.id, at: Date()) {
         case .joined(let campaign):
             try await audit("campaign.joined", target: campaign.id)
             try await logEvent(campaign.id, "member.joined", ["user": principal.user.id, "username": principal.user.username, "role": "player"])
@@ -133,7 +134,7 @@ extension API {
         let principal = try principal
         if userId != principal.user.id, try await campaignRole(campaignId) != .gameMaster { throw Problem.forbidden(.gameMasterOnly) }
         do {
-            try await storage.campaigns.removeMember(campaignId: campaignId, userId: userId)
+            try await storage.campaigns.removeMember(campaignId: campaignId, userId: userId, revokingInvitations: userId != principal.user.id)
         } catch StoreError.notFound {
             throw Problem.notFound(.memberNotFound)
         } catch StoreError.conflict {

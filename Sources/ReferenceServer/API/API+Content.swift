@@ -39,7 +39,8 @@ extension API {
         do {
             try authenticateWebhook(signature: input.headers.xWebhookSignature, body: body)
         } catch {
-            try await audit("cms.event_refused", actor: nil, ["reason": "authentication"])
+            // Refusals are audited where there is a secret to guess (not when the hook is off).
+            if configuration.cmsWebhookSecret != nil { try await audit("cms.event_refused", actor: nil, ["reason": "authentication"]) }
             throw error
         }
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let event = object["event"] as? String else {
@@ -64,7 +65,10 @@ extension API {
         case "entry.unpublish": entry.published = false; change = .upsert(entry)
         default: change = .upsert(entry)
         }
-        let eventId = input.headers.xWebhookId ?? SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        // With signatures, the id is the signed body's hash: a header the signature does not
+        // cover could replay a signed event under a new id.
+        let bodyHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let eventId = configuration.cmsWebhookAuth == .hmac ? bodyHash : (input.headers.xWebhookId ?? bodyHash)
         let applied = try await storage.content.apply(change, eventId: eventId, event: event, at: Date())
         if applied {
             try await audit("cms.event", actor: nil, target: entry.id, ["event": event, "event_id": String(eventId.prefix(128))])
@@ -88,7 +92,7 @@ extension API {
             Components.Schemas.SearchHit(id: hit.id, kind: hit.kind, language: hit.language, titleHtml: hit.titleHTML, snippetHtml: hit.snippetHTML,
                                          tags: hit.tags, score: hit.score)
         }
-        return .ok(.init(body: .json(.init(items: items, next: result.more ? String(offset + limit) : nil))))
+        return .ok(.init(body: .json(.init(items: items, next: result.more && offset + limit <= 10_000 ? String(offset + limit) : nil))))
     }
 
     func getContent(_ input: Operations.GetContent.Input) async throws -> Operations.GetContent.Output {

@@ -128,6 +128,8 @@ extension API {
             throw Problem.unprocessable("Idempotency-Key", .idempotencyKeyReused)
         case .noSession:
             throw Problem.conflict(.noOpenSession)
+        case .archived:
+            throw Problem.conflict(.campaignArchived)
         }
     }
 
@@ -299,6 +301,32 @@ extension API {
         throw Problem.upgradeRequired()
     }
 
+    func sampleRoll(_ input: Operations.SampleRoll.Input) async throws -> Operations.SampleRoll.Output {
+        guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
+        let expression: DiceExpression
+        do {
+            expression = try DiceExpression(body.expression)
+        } catch {
+            throw Problem.unprocessable("/expression", .rulesRefuse, ["reason": error.description])
+        }
+        var seed = RNG.systemSeed()
+        if let text = body.seed {
+            guard let value = UInt64(text) else { throw Problem.validation("/seed", .fieldInvalid) }
+            seed = value
+        }
+        var rng = RNG(seed: seed)
+        let stats = (body.stats?.additionalProperties ?? [:]).mapValues { Int64($0) }
+        let roll: Roll
+        do {
+            roll = try expression.rollDetailed(using: &rng, stats: stats)
+        } catch {
+            throw Problem.unprocessable("/expression", .rulesRefuse, ["reason": error.description])
+        }
+        let result = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(roll.json.utf8))
+        return .ok(.init(body: .json(.init(expression: body.expression, seed: String(seed), total: Int(roll.total),
+                                           result: .init(additionalProperties: result)))))
+    }
+
     // MARK: - Odds
 
     func computeOdds(_ input: Operations.ComputeOdds.Input) async throws -> Operations.ComputeOdds.Output {
@@ -319,6 +347,27 @@ extension API {
         if let id = body.character {
             guard let campaign, let loaded else { throw Problem.unprocessable("/campaign", .fieldRequired) }
             sheet = try Self.sheet(try await characterRecord(id, campaign: campaign.id), loaded)
+        } else if let packs = body.packs {
+            // A character made up here, on the rules of these packs (the dice lab).
+            guard campaign == nil else { throw Problem.unprocessable("/packs", .fieldInvalid) }
+            let pinned: [PinnedPack]
+            let composed: LoadedRuleset
+            do {
+                pinned = try await services.packs.resolve(requested: packs.map { ($0.id, $0.version) })
+                composed = try await services.packs.ruleset(pinned)
+            } catch let problem as PackLibrary.ResolutionProblem {
+                throw Problem.unprocessable(problem.field, .packsUnresolved, ["reason": problem.message])
+            }
+            var record = CharacterRecord(id: "", campaignId: "", ownerId: "", name: "", stats: [:], sources: [], version: 0, createdAt: Date(), updatedAt: Date())
+            record.stats = try Self.checkedStats(body.stats?.additionalProperties ?? [:], onto: record, composed)
+            for (index, id) in (body.apply ?? []).enumerated() {
+                guard let source = composed.ruleset.source(id) else {
+                    throw Problem.unprocessable("/apply/\(index)", .rulesRefuse, ["reason": "'\(id)' is not an item, condition or other source of these packs"])
+                }
+                record.sources.append(AppliedSource(id: source.id, remaining: nil))
+            }
+            loaded = composed
+            sheet = try Self.sheet(record, composed)
         }
         let json: String
         do {
@@ -335,7 +384,8 @@ extension API {
                 guard (body.dc == nil) != (body.against == nil) else { throw Problem.unprocessable("/dc", .dcOrAgainst) }
                 let tags = Set(body.tags ?? [])
                 let advantage = Self.advantage(body.advantage?.rawValue)
-                if let against = body.against, let campaign {
+                if let against = body.against {
+                    guard let campaign else { throw Problem.unprocessable("/against", .fieldInvalid) }
                     let other = try Self.sheet(try await characterRecord(against, campaign: campaign.id), loaded)
                     json = try sheet.checkOdds(checkId, against: other, opposingCheck: body.againstCheck, advantage: advantage,
                                                opposingAdvantage: Self.advantage(body.againstAdvantage?.rawValue), tags: tags).json

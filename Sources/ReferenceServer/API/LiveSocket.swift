@@ -179,6 +179,11 @@ struct LiveSocket: Sendable {
                         switch message {
                         case .event(let event, let envelope):
                             try await deliver(event, envelope: envelope, sent: sent)
+                            // Removed from the campaign: nothing more of it reaches them.
+                            if event.kind == "member.left", event.payload.contains("\"user\":\"\(userId)\"") {
+                                await end(CloseCode.notFound, "you are no longer a member of this campaign")
+                                return
+                            }
                         case .presence(let entries):
                             try await send(Self.presence(entries, campaignId: campaignId))
                         }
@@ -192,10 +197,19 @@ struct LiveSocket: Sendable {
                                     "the client fell more than \(configuration.liveBufferLimit) messages behind; reconnect with after=<last sequence>")
                     }
                 }
-                // Heartbeats.
+                // Heartbeats; with each, the session and the membership are checked again, so a
+                // logout, a revoked session, a deleted account or a removal ends the socket too.
                 group.addTask {
                     while !Task.isCancelled {
                         try await Task.sleep(for: .seconds(configuration.liveHeartbeatSeconds))
+                        guard try await services.storage.sessions.activeSession(id: principal.sessionId, userId: userId, at: Date()) != nil else {
+                            await end(CloseCode.unauthenticated, "the session has ended; sign in again")
+                            return
+                        }
+                        guard try await services.storage.campaigns.role(campaignId: campaignId, userId: userId) != nil else {
+                            await end(CloseCode.notFound, "you are no longer a member of this campaign")
+                            return
+                        }
                         try await send(#"{"type":"heartbeat","last_sequence":\#(sent.withLock { $0 })}"#)
                     }
                 }
@@ -214,6 +228,15 @@ struct LiveSocket: Sendable {
                 group.cancelAll()
             }
             logger.info("live socket closed", metadata: ["user": "\(userId)"])
+        }
+
+        /// Closes the socket for a reason of the server's, cutting the connection if the client
+        /// does not answer the close within a few seconds.
+        func end(_ code: UInt16, _ reason: String) async {
+            logger.info("live socket closed by the server", metadata: ["code": "\(code)", "reason": "\(reason)"])
+            let channel = self.channel
+            channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+            await close(code, reason)
         }
 
         func newestSequence() async throws -> Int64 {

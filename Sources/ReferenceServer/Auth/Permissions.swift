@@ -112,6 +112,10 @@ public enum AccessPolicy {
         "cmsWebhook": .anyone,
         "search": .signedIn,
         "getContent": .signedIn,
+        "getLab": .anyone,
+        "getLabAsset": .anyone,
+        "getPackCatalog": .signedIn,
+        "sampleRoll": .signedIn,
     ]
 
     public static func permissions(of roles: [Role]) -> Set<Permission> {

@@ -73,7 +73,9 @@ public struct ContentEntry: Sendable, Equatable, Codable {
             throw Refusal(field: "/model", reason: "'\(model)' is not a content model this server stores (vocabulary, lore, lesson)")
         }
         let cmsId: String
-        let id = entry["id"] ?? entry["documentId"]
+        // Strapi 5 keeps one documentId across a document's draft and published versions, whose
+        // numeric ids differ: the documentId names the entry where there is one.
+        let id = entry["documentId"] ?? entry["id"]
         switch id {
         // JSON's true and false arrive as a boolean NSNumber subclass, which also casts to Int.
         case let value? where String(describing: type(of: value)).contains("Boolean") || type(of: value) == Bool.self:

@@ -131,6 +131,13 @@ final class PackLibrary: Sendable {
         return pinned + (try await resolve(requirements: requirements, chosen: chosen, allowRetired: false))
     }
 
+    /// One version with what it requires (the newest stored versions in each range), as a
+    /// campaign on it alone would pin them.
+    func closure(of record: PackRecord) async throws -> [PinnedPack] {
+        [PinnedPack(id: record.id, version: record.version)]
+            + (try await resolve(requirements: Self.requirements(record), chosen: [record.id: record.version], allowRetired: false))
+    }
+
     static func requirements(_ record: PackRecord) -> [(String, VersionRange)] {
         record.requires.compactMap { text in
             let parts = text.split(separator: " ", maxSplits: 1)

@@ -34,6 +34,11 @@ struct ScopeMiddleware: RouterMiddleware {
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        if request.uri.path == "/lab" || request.uri.path.hasPrefix("/lab/") {
+            // The dice lab: its own script and style sheet, and the API, from this origin only.
+            response.headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+                + "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        }
         if response.headers[.contentSecurityPolicy] == nil {
             // Nothing is loaded or run; the documentation page has only its own inline styles.
             let styles = response.headers[.contentType]?.hasPrefix("text/html") == true ? "; style-src 'unsafe-inline'" : ""

@@ -29,6 +29,21 @@ enum ServerResources {
         try String(contentsOf: folder().appendingPathComponent("openapi.yaml"), encoding: .utf8)
     }
 
+    /// The dice lab's files: index.html, lab.css, lab.js.
+    static func lab() throws -> [String: [UInt8]] {
+        let base = try folder()
+        var folder = base.appendingPathComponent("Resources/lab")
+        if !FileManager.default.fileExists(atPath: folder.path) { folder = base.appendingPathComponent("lab") }
+        var files: [String: [UInt8]] = [:]
+        for name in ["index.html", "lab.css", "lab.js"] {
+            guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path) else {
+                throw ConfigurationError("the dice lab's \(name) is missing from \(folder.path)")
+            }
+            files[name] = Array(data)
+        }
+        return files
+    }
+
     static func catalogs() throws -> URL {
         let base = try folder()
         let bundled = base.appendingPathComponent("Resources/i18n")

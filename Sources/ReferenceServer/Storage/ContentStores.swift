@@ -46,7 +46,7 @@ public protocol ContentStore: Sendable {
     /// Applies one CMS event, once: false when the event id came before (nothing changes).
     /// The entry and the search index change in one transaction.
     func apply(_ change: ContentChange, eventId: String, event: String, at: Date) async throws -> Bool
-    /// Stores entries (an import), each replacing the one of the same kind and id.
+    /// Stores entries (an import) in one transaction, each replacing the one of the same kind and id.
     func upsert(_ entries: [ContentEntry]) async throws
     func entry(id: String) async throws -> ContentEntry?
     /// Replaces what search knows of a pack with the texts of one version (none: forgets it).

@@ -138,8 +138,10 @@ public protocol CampaignStore: Sendable {
     /// The campaign with the user's part in it, when they are a member (one read).
     func membership(campaignId: String, userId: String) async throws -> (campaign: CampaignRecord, role: CampaignRole)?
     func members(campaignId: String) async throws -> [MemberRecord]
-    /// Removes a member; `conflict(field: "role")` for the last game master, `notFound`.
-    func removeMember(campaignId: String, userId: String) async throws
+    /// Removes a member; `conflict(field: "role")` for the last game master, `notFound`. With
+    /// `revokingInvitations`, the campaign's open invitations end too (a removed player does not
+    /// come back with an old code).
+    func removeMember(campaignId: String, userId: String, revokingInvitations: Bool) async throws
     func archive(campaignId: String, at: Date) async throws -> CampaignRecord
     /// Stores an invitation under the hash of its code (the code itself is never stored).
     func createInvitation(_ invitation: InvitationRecord, codeHash: String) async throws
@@ -282,6 +284,8 @@ public enum PlayOutcome: Sendable, Equatable {
     case keyReused
     /// The campaign has no open play session.
     case noSession
+    /// The campaign was archived.
+    case archived
 }
 
 /// The request behind a roll, for idempotency: who asked, under which key, and a hash of what.

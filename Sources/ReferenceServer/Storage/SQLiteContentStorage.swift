@@ -107,12 +107,9 @@ struct SQLiteContentStore: ContentStore {
 
     func upsert(_ entries: [ContentEntry]) async throws {
         let now = Date()
-        // In batches, so that a large import neither holds the writer for long nor keeps one
-        // huge transaction.
-        for batch in stride(from: 0, to: entries.count, by: 2000).map({ entries[$0..<min($0 + 2000, entries.count)] }) {
-            try await pool.write { db in
-                for entry in batch { try Self.store(db, entry, at: now) }
-            }
+        // One transaction: an import lands whole or not at all.
+        try await pool.write { db in
+            for entry in entries { try Self.store(db, entry, at: now) }
         }
     }
 

@@ -241,7 +241,7 @@ struct SQLiteCampaignStore: CampaignStore {
         }
     }
 
-    func removeMember(campaignId: String, userId: String) async throws {
+    func removeMember(campaignId: String, userId: String, revokingInvitations: Bool) async throws {
         try await pool.write { db in
             guard let role = try String.fetchOne(db, sql: "SELECT role FROM campaign_members WHERE campaign_id = ? AND user_id = ?",
                                                  arguments: [campaignId, userId]) else { throw StoreError.notFound }
@@ -251,6 +251,10 @@ struct SQLiteCampaignStore: CampaignStore {
                 if others == 0 { throw StoreError.conflict(field: "role") }
             }
             try db.execute(sql: "DELETE FROM campaign_members WHERE campaign_id = ? AND user_id = ?", arguments: [campaignId, userId])
+            if revokingInvitations {
+                try db.execute(sql: "UPDATE invitations SET revoked_at_ms = ? WHERE campaign_id = ? AND revoked_at_ms IS NULL",
+                               arguments: [SQLiteStorage.ms(Date()), campaignId])
+            }
         }
     }
 
@@ -466,6 +470,10 @@ struct SQLitePlayStore: PlayStore {
                 SELECT * FROM campaign_events WHERE campaign_id = ? AND actor_id = ? AND idempotency_key = ?
                 """), arguments: [campaignId, actorId, idempotency.key]) {
                 return (row["request_hash"] as String?) == idempotency.requestHash ? .replayed(Self.event(row)) : .keyReused
+            }
+            // Archived meanwhile (the handler checked before the transaction): nothing new.
+            if try Int64.fetchOne(db.cachedStatement(sql: "SELECT archived_at_ms FROM campaigns WHERE id = ?"), arguments: [campaignId]) != nil {
+                return .archived
             }
             guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM play_sessions WHERE campaign_id = ? AND ended_at_ms IS NULL"),
                                              arguments: [campaignId]) else { return .noSession }
