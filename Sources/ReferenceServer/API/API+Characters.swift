@@ -124,15 +124,20 @@ extension API {
         guard try await campaignRole(record.campaignId) == .gameMaster else { throw Problem.forbidden(.characterNotYours) }
     }
 
-    func getRuleset(_ input: Operations.GetRuleset.Input) async throws -> Operations.GetRuleset.Output {
-        let loaded = try await ruleset(of: try await campaignRecord(input.path.campaignId))
-        let languages = try languages(input.query.lang)
+    /// A ruleset's catalog in each language asked for (`?lang=`, or the negotiated one).
+    func catalogs(_ loaded: LoadedRuleset, _ lang: String?) throws -> Components.Schemas.RulesetCatalogs {
+        let languages = try languages(lang)
         var catalogs: [String: Components.Schemas.Catalog] = [:]
         for language in languages {
             let catalog = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(loaded.catalogJSON(language: language).utf8))
             catalogs[language] = .init(additionalProperties: catalog)
         }
-        return .ok(.init(body: .json(.init(languages: languages, catalogs: .init(additionalProperties: catalogs)))))
+        return .init(languages: languages, catalogs: .init(additionalProperties: catalogs))
+    }
+
+    func getRuleset(_ input: Operations.GetRuleset.Input) async throws -> Operations.GetRuleset.Output {
+        let loaded = try await ruleset(of: try await campaignRecord(input.path.campaignId))
+        return .ok(.init(body: .json(try catalogs(loaded, input.query.lang))))
     }
 
     func listCharacters(_ input: Operations.ListCharacters.Input) async throws -> Operations.ListCharacters.Output {

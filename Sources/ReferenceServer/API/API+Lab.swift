@@ -25,12 +25,6 @@ extension API {
         } catch let problem as PackLibrary.ResolutionProblem {
             throw Problem.unprocessable("/", .packsUnresolved, ["reason": problem.message])
         }
-        let languages = try languages(input.query.lang)
-        var catalogs: [String: Components.Schemas.Catalog] = [:]
-        for language in languages {
-            let catalog = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(loaded.catalogJSON(language: language).utf8))
-            catalogs[language] = .init(additionalProperties: catalog)
-        }
-        return .ok(.init(body: .json(.init(languages: languages, catalogs: .init(additionalProperties: catalogs)))))
+        return .ok(.init(body: .json(try catalogs(loaded, input.query.lang))))
     }
 }

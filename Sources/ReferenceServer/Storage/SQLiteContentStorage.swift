@@ -159,21 +159,7 @@ struct SQLiteContentStore: ContentStore {
 
     /// Text from the index as HTML: escaped, with the matches FTS5 marked as `<mark>`.
     static func html(_ marked: String) -> String {
-        var result = ""
-        result.reserveCapacity(marked.utf8.count + 16)
-        for character in marked {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            case "\u{E000}": result += "<mark>"
-            case "\u{E001}": result += "</mark>"
-            default: result.append(character)
-            }
-        }
-        return result
+        DocumentationPage.escape(marked).replacingOccurrences(of: markStart, with: "<mark>").replacingOccurrences(of: markEnd, with: "</mark>")
     }
 
     func search(_ query: SearchQuery) async throws -> (hits: [SearchHit], more: Bool) {
