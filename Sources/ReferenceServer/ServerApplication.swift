@@ -17,6 +17,8 @@ struct Services: Sendable {
     let rulesets: LoadedRuleset
     /// Published packs, and the rulesets campaigns pin.
     let packs: PackLibrary
+    /// The media files' bytes.
+    let blobs: any BlobStore
     /// Where the campaigns' events reach live sockets.
     let live: any LiveHub
     let tokens: TokenService
@@ -78,7 +80,7 @@ public enum ReferenceServer {
         let localizer = try Localizer.load(from: try ServerResources.catalogs())
         let clock = hooks.rateLimitClock ?? RateLimiter.monotonicSeconds
         let services = Services(
-            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, live: InProcessLiveHub(), tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
+            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, blobs: LocalBlobStore(root: configuration.mediaPath), live: InProcessLiveHub(), tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
             passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength), contract: contract, localizer: localizer,
             metrics: metrics, documentationPage: DocumentationPage.render(contract), lab: try ServerResources.lab(),
             addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),
@@ -92,12 +94,12 @@ public enum ReferenceServer {
         router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
         router.add(middleware: AddressRateLimitMiddleware(general: services.addressLimiter, authentication: services.authenticationLimiter))
         router.add(middleware: BodyLimitMiddleware(defaultMaxBytes: configuration.maxBodyBytes,
-                                                   routeLimits: ["POST /v1/packs": configuration.maxPackBytes]))
+                                                   routeLimits: ["POST /v1/packs": configuration.maxPackBytes, "POST /v1/media": configuration.maxMediaBytes]))
         router.add(middleware: ContractMiddleware(contract: contract))
         router.add(middleware: AuthenticationMiddleware(tokens: tokens, storage: storage, accountLimiter: services.accountLimiter))
         try API(services: services).registerHandlers(
             on: router, configuration: .init(dateTranscoder: .iso8601, jsonEncodingOptions: [.sortedKeys]),
-            middlewares: [EntityTagMiddleware(), PermissionMiddleware(campaigns: storage.campaigns), EmptyBodyMiddleware()])
+            middlewares: [ResponseOverridesMiddleware(), EntityTagMiddleware(), PermissionMiddleware(campaigns: storage.campaigns), EmptyBodyMiddleware()])
 
         let onRunning = hooks.onServerRunning
         let live = LiveSocket(services: services)

@@ -34,6 +34,7 @@ import Testing
         "computeOdds": #"{"expression":"1d6"}"#,
         "sampleRoll": #"{"expression":"1d6","seed":"7"}"#,
         "acceptInvitation": #"{"code":"no-such-code"}"#,
+        "uploadMedia": "GIF89a and some bytes",
     ]
 
     /// The whole matrix: each operation, anonymously and as each role. Allowed calls may still
@@ -71,7 +72,7 @@ import Testing
                                                    ("{characterId}", "no-such-character"), ("{sourceId}", "phrasebook"), ("{code}", "no-such-code")] {
                             path = path.replacingOccurrences(of: parameter, with: value)
                         }
-                        path = path.replacingOccurrences(of: "{entryId}", with: "vocabulary:1").replacingOccurrences(of: "{asset}", with: "lab.js")
+                        path = path.replacingOccurrences(of: "{mediaId}", with: "m_none").replacingOccurrences(of: "{entryId}", with: "vocabulary:1").replacingOccurrences(of: "{asset}", with: "lab.js")
                         if operation.id == "search" { path += "?q=market" }
                         let method = HTTPRequest.Method(rawValue: operation.method)!
                         var body = Self.bodies[operation.id]
@@ -115,7 +116,9 @@ import Testing
         case "logout", "getMe", "changePassword", "listSessions", "revokeSession": return .allowed
         case "getUser": return role == .admin || ownTarget ? .allowed : .forbidden
         case "listUsers", "deleteUser", "setRoles", "listAuditEvents": return role == .admin ? .allowed : .forbidden
-        case "listPacks", "getPack", "getPackXML", "listCampaigns", "acceptInvitation", "computeOdds", "search", "getContent", "getPackCatalog", "sampleRoll": return .allowed
+        case "listPacks", "getPack", "getPackXML", "listCampaigns", "acceptInvitation", "computeOdds", "search", "getContent", "getPackCatalog", "sampleRoll", "listMedia": return .allowed
+        // Missing files and another's, 404 to all; uploads need a body of a known type (415 here).
+        case "uploadMedia", "getMedia", "deleteMedia": return .allowed
         case "publishPack", "retirePack": return role == .contentDesigner || role == .admin ? .allowed : .forbidden
         case "createCampaign": return role == .gameMaster || role == .admin ? .allowed : .forbidden
         // The campaign is the game master's, and the player has joined it; to anyone else it

@@ -116,6 +116,12 @@ public enum AccessPolicy {
         "getLabAsset": .anyone,
         "getPackCatalog": .signedIn,
         "sampleRoll": .signedIn,
+        "uploadMedia": .signedIn,
+        "listMedia": .signedIn,
+        // Ids are random and unguessable; a file is shared by sharing its id (an avatar, a map).
+        "getMedia": .signedIn,
+        // The uploader only (checked by the handler).
+        "deleteMedia": .signedIn,
     ]
 
     public static func permissions(of roles: [Role]) -> Set<Permission> {

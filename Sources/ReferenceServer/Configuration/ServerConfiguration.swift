@@ -65,6 +65,12 @@ public struct ServerConfiguration: Sendable {
     public var cmsWebhookSecret: String?
     public var cmsWebhookAuth = CMSWebhookAuth.token
     public enum CMSWebhookAuth: String, Sendable { case token, hmac }
+    /// Media: the largest upload (`RFL_MAX_MEDIA_BYTES`), the bytes one user's uploads may take
+    /// (`RFL_MEDIA_QUOTA_BYTES`), and where the files live (`RFL_MEDIA_DIR`, default
+    /// `<RFL_DATA_DIR>/media`).
+    public var maxMediaBytes = 10 << 20
+    public var mediaQuotaBytes = 100 << 20
+    public var mediaDirectory: String?
     /// Proxies whose `X-Forwarded-For` is believed (`RFL_TRUSTED_PROXIES`, addresses or CIDR
     /// ranges, comma-separated). Empty: the connection's address is the client's.
     public var trustedProxies: [AddressRange] = []
@@ -81,6 +87,9 @@ public struct ServerConfiguration: Sendable {
     }
 
     public init() {}
+
+    /// The media folder.
+    public var mediaPath: String { mediaDirectory ?? dataDirectory + "/media" }
 
     /// The database file.
     public var databasePath: String { dataDirectory + "/rfl.sqlite" }
@@ -119,6 +128,9 @@ public struct ServerConfiguration: Sendable {
         ("RFL_LIVE_MESSAGES_BURST", "10", "Burst of messages one live socket's client may send."),
         ("RFL_CMS_WEBHOOK_SECRET", "", "Shared secret of the CMS webhook POST /v1/hooks/cms (at least 16 characters); empty: the hook refuses every event."),
         ("RFL_CMS_WEBHOOK_AUTH", "token", "token (Authorization: Bearer <secret>) or hmac (X-Webhook-Signature: sha256=<HMAC-SHA256 of the body>)."),
+        ("RFL_MAX_MEDIA_BYTES", "10485760", "Largest media upload (image or recording), in bytes."),
+        ("RFL_MEDIA_QUOTA_BYTES", "104857600", "Bytes one user's uploads may take in all."),
+        ("RFL_MEDIA_DIR", "", "Folder of the media files; empty: media/ in RFL_DATA_DIR."),
         ("RFL_TRUSTED_PROXIES", "", "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated."),
     ]
 
@@ -189,6 +201,9 @@ public struct ServerConfiguration: Sendable {
         liveHeartbeatSeconds = try integer("RFL_LIVE_HEARTBEAT", 1...3600, liveHeartbeatSeconds)
         liveMessagesPerMinute = try integer("RFL_LIVE_MESSAGES_PER_MINUTE", 1...100_000, liveMessagesPerMinute)
         liveMessagesBurst = try integer("RFL_LIVE_MESSAGES_BURST", 1...100_000, liveMessagesBurst)
+        maxMediaBytes = try integer("RFL_MAX_MEDIA_BYTES", 1024...(1 << 30), maxMediaBytes)
+        mediaQuotaBytes = try integer("RFL_MEDIA_QUOTA_BYTES", 0...(1 << 40), mediaQuotaBytes)
+        mediaDirectory = text("RFL_MEDIA_DIR")
         if let secret = text("RFL_CMS_WEBHOOK_SECRET", secret: true) {
             guard secret.count >= 16 else { throw ConfigurationError("RFL_CMS_WEBHOOK_SECRET: at least 16 characters") }
             cmsWebhookSecret = secret

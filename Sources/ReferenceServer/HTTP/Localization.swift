@@ -130,6 +130,11 @@ public enum MessageKey: String, Sendable, CaseIterable {
     case searchQueryEmpty = "detail.search_query_empty"
     case dcOrAgainst = "detail.dc_or_against"
     case expressionOrCheck = "detail.expression_or_check"
+    case mediaTypeUnknown = "detail.media_type_unknown"
+    case mediaQuotaExceeded = "detail.media_quota_exceeded"
+    case mediaNotFound = "detail.media_not_found"
+    case rangeNotSatisfiable = "detail.range_not_satisfiable"
+    case titleRangeNotSatisfiable = "title.range_not_satisfiable"
 }
 
 /// Message catalogs, loaded once from the resources.

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import OpenAPIRuntime
+import Synchronization
 
 /// The outermost layer: gives each request its id, client address and language, binds them for
 /// everything below, turns every error into a localized problem answer, and adds the headers
@@ -263,6 +264,25 @@ struct EntityTagMiddleware: ServerMiddleware {
         if let tag = response.headerFields[.eTag], tag.contains("%"), let decoded = tag.removingPercentEncoding {
             response.headerFields[.eTag] = decoded
         }
+        return (response, responseBody)
+    }
+}
+
+/// Headers a handler decides that the OpenAPI runtime would write otherwise: a file's real
+/// Content-Type (the contract says `*/*`), and its caching.
+final class ResponseOverrides: Sendable {
+    private let fields = Mutex<[(HTTPField.Name, String)]>([])
+    func set(_ name: HTTPField.Name, _ value: String) { fields.withLock { $0.append((name, value)) } }
+    var all: [(HTTPField.Name, String)] { fields.withLock { $0 } }
+    @TaskLocal static var current: ResponseOverrides?
+}
+
+struct ResponseOverridesMiddleware: ServerMiddleware {
+    func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
+                   next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
+        let overrides = ResponseOverrides()
+        var (response, responseBody) = try await ResponseOverrides.$current.withValue(overrides) { try await next(request, body, metadata) }
+        for (name, value) in overrides.all { response.headerFields[name] = value }
         return (response, responseBody)
     }
 }

@@ -149,7 +149,7 @@ public final class APIContract: Sendable {
                 if expected.required { errors.append(.init("/", .fieldRequired)) }
             } else {
                 let mediaType = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
-                guard mediaType == expected.mediaType else { throw Problem.unsupportedMediaType(expected.mediaType) }
+                guard expected.mediaType == "*/*" || mediaType == expected.mediaType else { throw Problem.unsupportedMediaType(expected.mediaType) }
                 // Only JSON bodies have a schema to check here (a pack's XML is checked by its loader).
                 guard expected.mediaType == "application/json" else { return errors }
                 let value: JSONValue

@@ -59,3 +59,35 @@ public protocol ContentStore: Sendable {
     /// Counts, for checks: entries stored, and rows in the index.
     func counts() async throws -> (entries: Int, indexed: Int)
 }
+
+// MARK: - Media
+
+public struct MediaRecord: Sendable, Equatable {
+    public var id: String
+    public var ownerId: String
+    public var sha256: String
+    public var size: Int
+    public var contentType: String
+    public var createdAt: Date
+    public init(id: String, ownerId: String, sha256: String, size: Int, contentType: String, createdAt: Date) {
+        self.id = id
+        self.ownerId = ownerId
+        self.sha256 = sha256
+        self.size = size
+        self.contentType = contentType
+        self.createdAt = createdAt
+    }
+}
+
+public protocol MediaStore: Sendable {
+    /// Records an upload when the owner's uploads stay within `quota` bytes; otherwise
+    /// `StoreError.conflict(field: "quota")`.
+    func create(_ record: MediaRecord, quota: Int) async throws
+    func media(id: String) async throws -> MediaRecord?
+    /// The owner's uploads, newest first, and the bytes they take.
+    func media(ownerId: String) async throws -> (items: [MediaRecord], usedBytes: Int)
+    /// Whether some record uses this content.
+    func isUsed(sha256: String) async throws -> Bool
+    /// Deletes the record; returns whether its content is still used by another record.
+    func delete(id: String) async throws -> (record: MediaRecord, stillUsed: Bool)?
+}

@@ -221,3 +221,65 @@ struct SQLiteContentStore: ContentStore {
         }
     }
 }
+
+enum SQLiteMediaSchema {
+    static func create(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE media (
+                id TEXT PRIMARY KEY NOT NULL,
+                owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                sha256 TEXT NOT NULL,
+                size INTEGER NOT NULL,
+                content_type TEXT NOT NULL,
+                created_at_ms INTEGER NOT NULL
+            );
+            CREATE INDEX media_by_owner ON media(owner_id, created_at_ms);
+            CREATE INDEX media_by_content ON media(sha256);
+            """)
+    }
+}
+
+struct SQLiteMediaStore: MediaStore {
+    let pool: DatabasePool
+
+    static func record(_ row: Row) -> MediaRecord {
+        MediaRecord(id: row["id"], ownerId: row["owner_id"], sha256: row["sha256"], size: row["size"], contentType: row["content_type"],
+                    createdAt: SQLiteStorage.date(row["created_at_ms"] as Int64))
+    }
+
+    func create(_ record: MediaRecord, quota: Int) async throws {
+        try await pool.write { db in
+            let used = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM media WHERE owner_id = ?", arguments: [record.ownerId]) ?? 0
+            guard used + record.size <= quota else { throw StoreError.conflict(field: "quota") }
+            try db.execute(sql: "INSERT INTO media (id, owner_id, sha256, size, content_type, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [record.id, record.ownerId, record.sha256, record.size, record.contentType, SQLiteStorage.ms(record.createdAt)])
+        }
+    }
+
+    func media(id: String) async throws -> MediaRecord? {
+        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM media WHERE id = ?", arguments: [id]).map(Self.record) }
+    }
+
+    func media(ownerId: String) async throws -> (items: [MediaRecord], usedBytes: Int) {
+        try await pool.read { db in
+            let items = try Row.fetchAll(db, sql: "SELECT * FROM media WHERE owner_id = ? ORDER BY created_at_ms DESC, id LIMIT 1000",
+                                         arguments: [ownerId]).map(Self.record)
+            let used = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM media WHERE owner_id = ?", arguments: [ownerId]) ?? 0
+            return (items, used)
+        }
+    }
+
+    func isUsed(sha256: String) async throws -> Bool {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media WHERE sha256 = ?", arguments: [sha256]) ?? 0 > 0 }
+    }
+
+    func delete(id: String) async throws -> (record: MediaRecord, stillUsed: Bool)? {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM media WHERE id = ?", arguments: [id]) else { return nil }
+            let record = Self.record(row)
+            try db.execute(sql: "DELETE FROM media WHERE id = ?", arguments: [id])
+            let others = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media WHERE sha256 = ?", arguments: [record.sha256]) ?? 0
+            return (record, others > 0)
+        }
+    }
+}

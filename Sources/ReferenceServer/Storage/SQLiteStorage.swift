@@ -19,6 +19,7 @@ public enum SQLiteStorage {
             characters: SQLiteCharacterStore(pool: pool),
             play: SQLitePlayStore(pool: pool),
             content: SQLiteContentStore(pool: pool),
+            media: SQLiteMediaStore(pool: pool),
             ping: { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } },
             close: { try pool.close() })
         return (storage, pool)
@@ -99,6 +100,7 @@ public enum SQLiteStorage {
         }
         migrator.registerMigration("2-packs-campaigns-characters-play", migrate: SQLiteGameSchema.create)
         migrator.registerMigration("3-content-search", migrate: SQLiteContentSchema.create)
+        migrator.registerMigration("4-media", migrate: SQLiteMediaSchema.create)
         return migrator
     }
 

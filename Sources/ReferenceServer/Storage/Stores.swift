@@ -11,13 +11,14 @@ public struct Storage: Sendable {
     public var characters: any CharacterStore
     public var play: any PlayStore
     public var content: any ContentStore
+    public var media: any MediaStore
     /// Answers when the database does (readiness).
     public var ping: @Sendable () async throws -> Void
     /// Closes the database cleanly (at shutdown).
     public var close: @Sendable () async throws -> Void
 
     public init(users: any UserStore, sessions: any SessionStore, audit: any AuditStore, packs: any PackStore, campaigns: any CampaignStore,
-                characters: any CharacterStore, play: any PlayStore, content: any ContentStore,
+                characters: any CharacterStore, play: any PlayStore, content: any ContentStore, media: any MediaStore,
                 ping: @escaping @Sendable () async throws -> Void, close: @escaping @Sendable () async throws -> Void) {
         self.users = users
         self.sessions = sessions
@@ -27,6 +28,7 @@ public struct Storage: Sendable {
         self.characters = characters
         self.play = play
         self.content = content
+        self.media = media
         self.ping = ping
         self.close = close
     }

@@ -1,0 +1,109 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import OpenAPIRuntime
+
+/// Media: images and recordings, typed by their bytes, stored once by content, served with
+/// their ETag, conditional requests and byte ranges.
+extension API {
+    static func media(_ record: MediaRecord) -> Components.Schemas.Media {
+        .init(id: record.id, _type: record.contentType, size: record.size, sha256: record.sha256, createdAt: record.createdAt,
+              path: "/v1/media/\(record.id)")
+    }
+
+    func uploadMedia(_ input: Operations.UploadMedia.Input) async throws -> Operations.UploadMedia.Output {
+        guard case .any(let body) = input.body else { throw Problem.unsupportedMediaType() }
+        let principal = try principal
+        let bytes = try await [UInt8](collecting: body, upTo: configuration.maxMediaBytes)
+        guard let type = MediaType.detect(bytes) else {
+            throw Problem(.unsupportedMediaType, "unsupported-media-type", title: .titleUnsupportedMediaType, detail: .mediaTypeUnknown)
+        }
+        let sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        // A random id of the server's making: nothing about the file or its uploader shows in it.
+        let record = MediaRecord(id: "m_" + Base64URL.encode((0..<18).map { _ in UInt8.random(in: 0...255) }), ownerId: principal.user.id,
+                                 sha256: sha256, size: bytes.count, contentType: type, createdAt: Date())
+        let overQuota = Problem(.contentTooLarge, "too-large", title: .titleTooLarge, detail: .mediaQuotaExceeded,
+                                ["quota": String(configuration.mediaQuotaBytes)])
+        guard try await storage.media.media(ownerId: principal.user.id).usedBytes + bytes.count <= configuration.mediaQuotaBytes else { throw overQuota }
+        // The bytes first, then the record: a record never names missing bytes.
+        try await services.blobs.put(bytes, key: sha256)
+        do {
+            try await storage.media.create(record, quota: configuration.mediaQuotaBytes)
+        } catch StoreError.conflict {
+            // Over the quota after all (another upload of the same user came first).
+            if try await !storage.media.isUsed(sha256: sha256) { try await services.blobs.delete(key: sha256) }
+            throw overQuota
+        }
+        try await audit("media.uploaded", target: record.id, ["type": type, "size": String(bytes.count), "sha256": sha256])
+        return .created(.init(body: .json(Self.media(record))))
+    }
+
+    func listMedia(_ input: Operations.ListMedia.Input) async throws -> Operations.ListMedia.Output {
+        let (items, used) = try await storage.media.media(ownerId: try principal.user.id)
+        return .ok(.init(body: .json(.init(items: items.map(Self.media), usedBytes: used, quotaBytes: configuration.mediaQuotaBytes))))
+    }
+
+    /// `bytes=a-b`, `bytes=a-` or `bytes=-n` of a file of `size` bytes: the offsets, nil when the
+    /// header is not one such range (then the whole file is sent, as RFC 9110 allows), or
+    /// `.unsatisfiable`.
+    enum RangeRequest: Equatable {
+        case whole
+        case range(ClosedRange<Int>)
+        case unsatisfiable
+    }
+
+    static func range(_ header: String?, size: Int) -> RangeRequest {
+        guard let header, header.hasPrefix("bytes="), !header.contains(",") else { return .whole }
+        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return .whole }
+        if parts[0].isEmpty {
+            guard let suffix = Int(parts[1]), suffix > 0 else { return parts[1].isEmpty ? .whole : .unsatisfiable }
+            return size == 0 ? .unsatisfiable : .range(max(0, size - suffix)...(size - 1))
+        }
+        guard let start = Int(parts[0]) else { return .whole }
+        guard start < size else { return .unsatisfiable }
+        if parts[1].isEmpty { return .range(start...(size - 1)) }
+        guard let end = Int(parts[1]), end >= start else { return .whole }
+        return .range(start...min(end, size - 1))
+    }
+
+    func getMedia(_ input: Operations.GetMedia.Input) async throws -> Operations.GetMedia.Output {
+        guard let record = try await storage.media.media(id: input.path.mediaId) else { throw Problem.notFound(.mediaNotFound) }
+        let etag = "\"\(record.sha256)\""
+        ResponseOverrides.current?.set(.contentType, record.contentType)
+        ResponseOverrides.current?.set(.cacheControl, "private, max-age=86400")
+        if let match = input.headers.ifNoneMatch, match == "*" || match.split(separator: ",").contains(where: {
+            let tag = $0.trimmingCharacters(in: .whitespaces)
+            return tag == etag || tag == "W/" + etag
+        }) {
+            return .notModified(.init(headers: .init(eTag: etag)))
+        }
+        switch Self.range(input.headers.range, size: record.size) {
+        case .unsatisfiable:
+            var problem = Problem(.rangeNotSatisfiable, "range-not-satisfiable", title: .titleRangeNotSatisfiable, detail: .rangeNotSatisfiable,
+                                  ["size": String(record.size)])
+            problem.headers[.contentRange] = "bytes */\(record.size)"
+            throw problem
+        case .range(let range):
+            guard let bytes = try await services.blobs.get(key: record.sha256, range: range) else { throw Problem.notFound(.mediaNotFound) }
+            // Written as is (the runtime would encode its spaces and slash).
+            ResponseOverrides.current?.set(.contentRange, "bytes \(range.lowerBound)-\(range.upperBound)/\(record.size)")
+            return .partialContent(.init(headers: .init(eTag: etag, contentRange: "bytes \(range.lowerBound)-\(range.upperBound)/\(record.size)"),
+                                         body: .any(HTTPBody(bytes))))
+        case .whole:
+            guard let bytes = try await services.blobs.get(key: record.sha256, range: nil) else { throw Problem.notFound(.mediaNotFound) }
+            return .ok(.init(headers: .init(eTag: etag, acceptRanges: "bytes"), body: .any(HTTPBody(bytes))))
+        }
+    }
+
+    func deleteMedia(_ input: Operations.DeleteMedia.Input) async throws -> Operations.DeleteMedia.Output {
+        let principal = try principal
+        // Another user's file is answered as missing.
+        guard let record = try await storage.media.media(id: input.path.mediaId), record.ownerId == principal.user.id,
+              let deleted = try await storage.media.delete(id: record.id) else { throw Problem.notFound(.mediaNotFound) }
+        if !deleted.stillUsed { try await services.blobs.delete(key: record.sha256) }
+        try await audit("media.deleted", target: record.id, ["sha256": record.sha256])
+        return .noContent(.init())
+    }
+}

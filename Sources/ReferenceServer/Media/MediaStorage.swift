@@ -1,0 +1,86 @@
+import Crypto
+import Foundation
+
+/// Where the bytes of media live: content-addressed blobs, by the SHA-256 of their content. The
+/// local disk is the default; an S3-compatible store is the other implementation (docs/media.md).
+public protocol BlobStore: Sendable {
+    /// Stores the bytes under `key` (the same content again is a no-op).
+    func put(_ bytes: [UInt8], key: String) async throws
+    /// The bytes, or the bytes of `range` (offsets, inclusive); nil when missing.
+    func get(key: String, range: ClosedRange<Int>?) async throws -> [UInt8]?
+    func delete(key: String) async throws
+}
+
+/// Blobs as files under a folder, two levels of folders by the key's first characters (so no
+/// folder grows too large), written to a temporary file and renamed (no half-written blob is
+/// ever seen), readable by the server's user only.
+public struct LocalBlobStore: BlobStore {
+    public let root: String
+
+    public init(root: String) {
+        self.root = root
+    }
+
+    func path(_ key: String) throws -> String {
+        guard key.count == 64, key.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { throw MediaError.badKey }
+        return "\(root)/\(key.prefix(2))/\(key.dropFirst(2).prefix(2))/\(key)"
+    }
+
+    public func put(_ bytes: [UInt8], key: String) async throws {
+        let path = try path(key)
+        if FileManager.default.fileExists(atPath: path) { return }
+        let folder = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let temporary = "\(folder)/.\(key).\(UUID().uuidString)"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes), attributes: [.posixPermissions: 0o600]) else {
+            throw MediaError.io("cannot write \(temporary)")
+        }
+        if rename(temporary, path) != 0 {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw MediaError.io("cannot move a blob into place at \(path)")
+        }
+    }
+
+    public func get(key: String, range: ClosedRange<Int>?) async throws -> [UInt8]? {
+        let path = try path(key)
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let range else { return Array(try handle.readToEnd() ?? Data()) }
+        try handle.seek(toOffset: UInt64(range.lowerBound))
+        return Array(try handle.read(upToCount: range.count) ?? Data())
+    }
+
+    public func delete(key: String) async throws {
+        try? FileManager.default.removeItem(atPath: try path(key))
+    }
+}
+
+public enum MediaError: Error, Equatable, Sendable {
+    case badKey
+    case io(String)
+}
+
+/// What a file is, decided by its first bytes (never by what the client says).
+public enum MediaType {
+    public static func detect(_ bytes: [UInt8]) -> String? {
+        func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
+            bytes.count >= offset + prefix.count && Array(bytes[offset..<offset + prefix.count]) == prefix
+        }
+        let ascii = { (text: String) in Array(text.utf8) }
+        if starts([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return "image/png" }
+        if starts([0xFF, 0xD8, 0xFF]) { return "image/jpeg" }
+        if starts(ascii("GIF87a")) || starts(ascii("GIF89a")) { return "image/gif" }
+        if starts(ascii("RIFF")) && starts(ascii("WEBP"), at: 8) { return "image/webp" }
+        if starts(ascii("RIFF")) && starts(ascii("WAVE"), at: 8) { return "audio/wav" }
+        if starts(ascii("OggS")) { return "audio/ogg" }
+        if starts(ascii("fLaC")) { return "audio/flac" }
+        if starts(ascii("ID3")) { return "audio/mpeg" }
+        // An MPEG audio frame: eleven set sync bits, a valid version and layer III.
+        if bytes.count >= 2, bytes[0] == 0xFF, bytes[1] & 0xE0 == 0xE0, bytes[1] & 0x06 == 0x02, bytes[1] & 0x18 != 0x08 { return "audio/mpeg" }
+        if starts(ascii("ftyp"), at: 4), bytes.count >= 12 {
+            let brand = String(decoding: bytes[8..<12], as: UTF8.self)
+            if ["M4A ", "M4B "].contains(brand) { return "audio/mp4" }
+        }
+        return nil
+    }
+}
