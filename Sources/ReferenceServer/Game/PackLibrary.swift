@@ -195,22 +195,24 @@ final class PackLibrary: Sendable {
 
     /// What search should know of each pack: its newest version that is not retired.
     func searchable() async throws -> [(packId: String, version: String, texts: [PackText])] {
-        var newest: [String: (SemanticVersion, String)] = [:]
-        for record in try await store.packs(id: nil, includeRetired: false) {
-            guard let version = SemanticVersion(record.version) else { continue }
-            if newest[record.id].map({ $0.0 < version }) ?? true { newest[record.id] = (version, record.version) }
-        }
         var result: [(packId: String, version: String, texts: [PackText])] = []
-        for (id, (_, version)) in newest.sorted(by: { $0.key < $1.key }) {
-            guard let xml = try await store.xml(id: id, version: version), let info = try? loader.describe(xml: xml) else { continue }
-            result.append((id, version, Self.texts(info)))
+        for id in Set(try await store.packs(id: nil, includeRetired: false).map(\.id)).sorted() {
+            if let entry = try await searchable(packId: id) { result.append(entry) }
         }
         return result
     }
 
+    /// What search should know of one pack: the texts of its newest version not retired.
+    private func searchable(packId: String) async throws -> (packId: String, version: String, texts: [PackText])? {
+        guard let version = try await newest(packId, in: nil), let xml = try await store.xml(id: packId, version: version),
+              let info = try? loader.describe(xml: xml) else { return nil }
+        return (packId, version, Self.texts(info))
+    }
+
     /// Makes search know the newest version of `packId` that is not retired (or forget it).
+    /// Only that pack is read, so installing or publishing one pack costs one pack.
     func reindex(packId: String, content: any ContentStore) async throws {
-        let entry = try await searchable().first { $0.packId == packId }
+        let entry = try await searchable(packId: packId)
         try await content.replacePackTexts(packId: packId, version: entry?.version, texts: entry?.texts ?? [])
     }
 
