@@ -23,11 +23,17 @@ CBIN := .build/c-$(CONFIG)
 
 all: build
 
-# The Debian packages the build and the tests need (run as root; CI runs it before `make test`).
-DEBIAN_PACKAGES := libxml2-dev libsqlite3-dev pkg-config valgrind gcc g++ python3 chromium
+# The Debian packages the build and the tests need, and moto from PyPI (run as root; CI runs it
+# before `make test`).
+DEBIAN_PACKAGES := libxml2-dev libsqlite3-dev pkg-config valgrind gcc g++ python3 python3-pip chromium
+# The S3-compatible server the S3 tests start (Tests/Data/moto_s3.py), from PyPI.
+MOTO_VERSION := 5.2.1
 deps:
 	@missing=""; for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; else echo "all build and test packages are installed"; fi
+	@$(PYTHON) -c 'import moto.server, boto3, moto; assert moto.__version__ == "$(MOTO_VERSION)"' 2>/dev/null \
+	  && echo "moto $(MOTO_VERSION) is installed" \
+	  || $(PYTHON) -m pip install --quiet "moto[server]==$(MOTO_VERSION)"
 
 build:
 	$(SWIFT) build

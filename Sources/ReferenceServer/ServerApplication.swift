@@ -71,6 +71,8 @@ public enum ReferenceServer {
                                      + error.diagnostics.map(\.description).joined(separator: "\n"))
         }
         logger.info("rulesets loaded", metadata: ["packs": "\(rulesets.packs.map { "\($0.id) \($0.version)" }.joined(separator: ", "))"])
+        let blobs = try await configuration.openMediaStore(configuration.mediaBackend)
+        logger.info("media store", metadata: ["store": "\(blobs.description)"])
         let packs = PackLibrary(store: storage.packs)
         for record in try await packs.installBundled(directory: configuration.rulesetsDirectory, logger: logger) {
             logger.notice("bundled pack installed", metadata: ["pack": "\(record.id) \(record.version)"])
@@ -80,7 +82,7 @@ public enum ReferenceServer {
         let localizer = try Localizer.load(from: try ServerResources.catalogs())
         let clock = hooks.rateLimitClock ?? RateLimiter.monotonicSeconds
         let services = Services(
-            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, blobs: LocalBlobStore(root: configuration.mediaPath), live: InProcessLiveHub(), tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
+            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, blobs: blobs, live: InProcessLiveHub(), tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
             passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength), contract: contract, localizer: localizer,
             metrics: metrics, documentationPage: DocumentationPage.render(contract), lab: try ServerResources.lab(),
             addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),

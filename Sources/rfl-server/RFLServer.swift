@@ -11,7 +11,7 @@ struct RFLServer: AsyncParsableCommand {
         commandName: "rfl-server",
         abstract: "The Roll for Language reference server.",
         discussion: "Configuration comes from the environment and ./.env (see .env.example and docs/server.md).",
-        subcommands: [Serve.self, Migrate.self, Seed.self, UserCommand.self, AuditCommand.self, ContentCommand.self, SearchCommand.self, Backup.self,
+        subcommands: [Serve.self, Migrate.self, Seed.self, UserCommand.self, AuditCommand.self, ContentCommand.self, SearchCommand.self, MediaCommand.self, Backup.self,
                       Restore.self, Keys.self, EnvExample.self],
         defaultSubcommand: Serve.self)
 }
@@ -40,7 +40,13 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await common.load()
-        try await ReferenceServer.run(configuration: configuration, logger: Logger(label: "rfl-server"))
+        do {
+            try await ReferenceServer.run(configuration: configuration, logger: Logger(label: "rfl-server"))
+        } catch let error as ConfigurationError {
+            // Found at start (packs that do not load, a media store that does not answer).
+            FileHandle.standardError.write(Data("error: configuration: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -131,6 +137,33 @@ struct SearchCommand: AsyncParsableCommand {
 
         func run() async throws {
             print("\(try await ServerOperations.rebuildSearch(try await common.load())) rows indexed")
+        }
+    }
+}
+
+struct MediaCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "media", abstract: "Uploaded media (images, recordings).", subcommands: [Copy.self])
+
+    struct Copy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy every stored media file from another store into the configured one (RFL_MEDIA_BACKEND), each checked by its SHA-256.",
+            discussion: "Files the configured store has are skipped, so it may be run again; nothing is deleted from the source. Exit 1 when a file is missing or damaged in the source (docs/media.md).")
+        @OptionGroup var common: Common
+        @Option(help: "The store to copy from: local (RFL_MEDIA_DIR) or s3 (RFL_S3_*).") var from: String
+
+        func run() async throws {
+            guard let source = ServerConfiguration.MediaBackend(rawValue: from) else { throw ValidationError("--from must be local or s3") }
+            let configuration = try await common.load()
+            let result: ServerOperations.MediaCopy
+            do {
+                result = try await ServerOperations.copyMedia(configuration, from: source) { print($0) }
+            } catch let error as OperationError {
+                FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+                throw ExitCode(1)
+            }
+            for (sha256, reason) in result.failed.sorted(by: { $0.key < $1.key }) { print("failed: \(sha256): \(reason)") }
+            print("\(result.copied) copied, \(result.present) already there, \(result.failed.count) failed")
+            if !result.failed.isEmpty { throw ExitCode(1) }
         }
     }
 }

@@ -118,7 +118,7 @@ import Testing
         case "listUsers", "deleteUser", "setRoles", "listAuditEvents": return role == .admin ? .allowed : .forbidden
         case "listPacks", "getPack", "getPackXML", "listCampaigns", "acceptInvitation", "computeOdds", "search", "getContent", "getPackCatalog", "sampleRoll", "listMedia": return .allowed
         // Missing files and another's, 404 to all; uploads need a body of a known type (415 here).
-        case "uploadMedia", "getMedia", "deleteMedia": return .allowed
+        case "uploadMedia", "getMedia", "getMediaLink", "deleteMedia": return .allowed
         case "publishPack", "retirePack": return role == .contentDesigner || role == .admin ? .allowed : .forbidden
         case "createCampaign": return role == .gameMaster || role == .admin ? .allowed : .forbidden
         // The campaign is the game master's, and the player has joined it; to anyone else it

@@ -64,6 +64,9 @@ import Testing
             let text = try await Self.upload(client, Array("<html><script>alert(1)</script>".utf8), token: alice, type: "image/png")
             #expect(text.status == .unsupportedMediaType && text.problemType == "unsupported-media-type")
             #expect(try await server.auditEvents().contains { $0.action == "media.uploaded" && $0.details["type"] == "image/png" })
+            // Files on the server's disk have no links of their own: they are fetched through it.
+            let link = try await client.call(.get, path + "/link", token: alice)
+            #expect(link.status == .conflict && link.json["detail"] as? String == "Files on the server's own disk are downloaded through the server; links need S3 storage.")
         }
     }
 

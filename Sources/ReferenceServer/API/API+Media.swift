@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import Logging
 import OpenAPIRuntime
 
 /// Media: images and recordings, typed by their bytes, stored once by content, served with
@@ -10,6 +11,10 @@ extension API {
         .init(id: record.id, _type: record.contentType, size: record.size, sha256: record.sha256, createdAt: record.createdAt,
               path: "/v1/media/\(record.id)")
     }
+
+    /// The media store, whose failures (an S3 store that does not answer, or refuses) are
+    /// logged in full and answered 503 without their details.
+    func blobs() -> MediaStoreCalls { MediaStoreCalls(store: services.blobs, logger: (try? info.logger) ?? Logger(label: "rfl-server")) }
 
     func uploadMedia(_ input: Operations.UploadMedia.Input) async throws -> Operations.UploadMedia.Output {
         guard case .any(let body) = input.body else { throw Problem.unsupportedMediaType() }
@@ -26,12 +31,12 @@ extension API {
                                 ["quota": String(configuration.mediaQuotaBytes)])
         guard try await storage.media.media(ownerId: principal.user.id).usedBytes + bytes.count <= configuration.mediaQuotaBytes else { throw overQuota }
         // The bytes first, then the record: a record never names missing bytes.
-        try await services.blobs.put(bytes, key: sha256)
+        try await blobs().put(bytes, key: sha256, contentType: type)
         do {
             try await storage.media.create(record, quota: configuration.mediaQuotaBytes)
         } catch StoreError.conflict {
             // Over the quota after all (another upload of the same user came first).
-            if try await !storage.media.isUsed(sha256: sha256) { try await services.blobs.delete(key: sha256) }
+            if try await !storage.media.isUsed(sha256: sha256) { await blobs().forget(key: sha256) }
             throw overQuota
         }
         try await audit("media.uploaded", target: record.id, ["type": type, "size": String(bytes.count), "sha256": sha256])
@@ -86,15 +91,26 @@ extension API {
             problem.headers[.contentRange] = "bytes */\(record.size)"
             throw problem
         case .range(let range):
-            guard let bytes = try await services.blobs.get(key: record.sha256, range: range) else { throw Problem.notFound(.mediaNotFound) }
+            guard let bytes = try await blobs().get(key: record.sha256, range: range) else { throw Problem.notFound(.mediaNotFound) }
             // Written as is (the runtime would encode its spaces and slash).
             ResponseOverrides.current?.set(.contentRange, "bytes \(range.lowerBound)-\(range.upperBound)/\(record.size)")
             return .partialContent(.init(headers: .init(eTag: etag, contentRange: "bytes \(range.lowerBound)-\(range.upperBound)/\(record.size)"),
                                          body: .any(HTTPBody(bytes))))
         case .whole:
-            guard let bytes = try await services.blobs.get(key: record.sha256, range: nil) else { throw Problem.notFound(.mediaNotFound) }
+            guard let bytes = try await blobs().get(key: record.sha256, range: nil) else { throw Problem.notFound(.mediaNotFound) }
             return .ok(.init(headers: .init(eTag: etag, acceptRanges: "bytes"), body: .any(HTTPBody(bytes))))
         }
+    }
+
+    func getMediaLink(_ input: Operations.GetMediaLink.Input) async throws -> Operations.GetMediaLink.Output {
+        guard let record = try await storage.media.media(id: input.path.mediaId) else { throw Problem.notFound(.mediaNotFound) }
+        let lifetime = configuration.mediaLinkLifetime
+        // The store checks the link against its own clock: the real time, whole seconds.
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        guard let url = try blobs().link(key: record.sha256, contentType: record.contentType, expires: lifetime, at: now) else {
+            throw Problem.conflict(.mediaNoLinks)
+        }
+        return .ok(.init(body: .json(.init(url: url, expiresAt: now.addingTimeInterval(Double(lifetime))))))
     }
 
     func deleteMedia(_ input: Operations.DeleteMedia.Input) async throws -> Operations.DeleteMedia.Output {
@@ -102,8 +118,45 @@ extension API {
         // Another user's file is answered as missing.
         guard let record = try await storage.media.media(id: input.path.mediaId), record.ownerId == principal.user.id,
               let deleted = try await storage.media.delete(id: record.id) else { throw Problem.notFound(.mediaNotFound) }
-        if !deleted.stillUsed { try await services.blobs.delete(key: record.sha256) }
+        if !deleted.stillUsed { await blobs().forget(key: record.sha256) }
         try await audit("media.deleted", target: record.id, ["sha256": record.sha256])
         return .noContent(.init())
+    }
+}
+
+/// Calls to the media store, with its failures turned into 503 problems.
+struct MediaStoreCalls {
+    let store: any BlobStore
+    let logger: Logger
+
+    func guarded<T>(_ what: String, _ call: () async throws -> T) async throws -> T {
+        do {
+            return try await call()
+        } catch MediaError.io(let reason) {
+            logger.error("the media store failed", metadata: ["operation": "\(what)", "store": "\(store.description)", "error": "\(reason)"])
+            throw Problem(.serviceUnavailable, "unavailable", title: .titleUnavailable, detail: .mediaStoreUnavailable)
+        }
+    }
+
+    func put(_ bytes: [UInt8], key: String, contentType: String) async throws {
+        try await guarded("put") { try await store.put(bytes, key: key, contentType: contentType) }
+    }
+
+    func get(key: String, range: ClosedRange<Int>?) async throws -> [UInt8]? {
+        try await guarded("get") { try await store.get(key: key, range: range) }
+    }
+
+    /// Deletes a blob no record names any more. The record is already gone, so a failure is
+    /// logged (the blob stays in the store, unreachable) and not answered.
+    func forget(key: String) async {
+        do {
+            try await store.delete(key: key)
+        } catch {
+            logger.warning("a media blob could not be deleted; it stays in the store, unused", metadata: ["sha256": "\(key)", "store": "\(store.description)", "error": "\(error)"])
+        }
+    }
+
+    func link(key: String, contentType: String, expires seconds: Int, at date: Date) throws -> String? {
+        try store.link(key: key, contentType: contentType, expires: seconds, at: date)
     }
 }

@@ -120,6 +120,7 @@ public enum AccessPolicy {
         "listMedia": .signedIn,
         // Ids are random and unguessable; a file is shared by sharing its id (an avatar, a map).
         "getMedia": .signedIn,
+        "getMediaLink": .signedIn,
         // The uploader only (checked by the handler).
         "deleteMedia": .signedIn,
     ]

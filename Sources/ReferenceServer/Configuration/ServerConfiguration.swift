@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import Logging
+import NIOCore
 import SystemPackage
 
 /// Everything the server can be told, with the defaults a public deployment would use. Read from
@@ -71,6 +72,13 @@ public struct ServerConfiguration: Sendable {
     public var maxMediaBytes = 10 << 20
     public var mediaQuotaBytes = 100 << 20
     public var mediaDirectory: String?
+    /// `local` or `s3` (`RFL_MEDIA_BACKEND`); for `s3`, the store (`RFL_S3_ENDPOINT`,
+    /// `RFL_S3_BUCKET`, `RFL_S3_REGION`, `RFL_S3_ACCESS_KEY_ID`, `RFL_S3_SECRET_ACCESS_KEY`).
+    public var mediaBackend = MediaBackend.local
+    public enum MediaBackend: String, Sendable { case local, s3 }
+    public var s3: S3BlobStore.Configuration?
+    /// Seconds a download link lasts (`RFL_MEDIA_LINK_TTL`).
+    public var mediaLinkLifetime = 300
     /// Proxies whose `X-Forwarded-For` is believed (`RFL_TRUSTED_PROXIES`, addresses or CIDR
     /// ranges, comma-separated). Empty: the connection's address is the client's.
     public var trustedProxies: [AddressRange] = []
@@ -126,6 +134,14 @@ public struct ServerConfiguration: Sendable {
         ("RFL_LIVE_HEARTBEAT", "20", "Seconds between heartbeats on a live socket."),
         ("RFL_LIVE_MESSAGES_PER_MINUTE", "60", "Messages a minute one live socket's client may send."),
         ("RFL_LIVE_MESSAGES_BURST", "10", "Burst of messages one live socket's client may send."),
+        ("RFL_MEDIA_BACKEND", "local", "Where media files live: local (RFL_MEDIA_DIR) or s3 (an S3-compatible store: AWS S3, Backblaze B2, MinIO)."),
+        ("RFL_S3_ENDPOINT", "", "With s3: the store's URL, such as https://s3.us-west-004.backblazeb2.com (path-style requests)."),
+        ("RFL_S3_BUCKET", "", "With s3: the bucket (made at start when missing and the key may)."),
+        ("RFL_S3_REGION", "us-east-1", "With s3: the region the signatures name."),
+        ("RFL_S3_ACCESS_KEY_ID", "", "With s3: the access key id."),
+        ("RFL_S3_SECRET_ACCESS_KEY", "", "With s3: the secret access key (never logged)."),
+        ("RFL_S3_TIMEOUT", "30", "With s3: seconds one request to the store may take, connecting included."),
+        ("RFL_MEDIA_LINK_TTL", "300", "Seconds a presigned download link lasts, 1 to 604800."),
         ("RFL_CMS_WEBHOOK_SECRET", "", "Shared secret of the CMS webhook POST /v1/hooks/cms (at least 16 characters); empty: the hook refuses every event."),
         ("RFL_CMS_WEBHOOK_AUTH", "token", "token (Authorization: Bearer <secret>) or hmac (X-Webhook-Signature: sha256=<HMAC-SHA256 of the body>)."),
         ("RFL_MAX_MEDIA_BYTES", "10485760", "Largest media upload (image or recording), in bytes."),
@@ -204,6 +220,32 @@ public struct ServerConfiguration: Sendable {
         maxMediaBytes = try integer("RFL_MAX_MEDIA_BYTES", 1024...(1 << 30), maxMediaBytes)
         mediaQuotaBytes = try integer("RFL_MEDIA_QUOTA_BYTES", 0...(1 << 40), mediaQuotaBytes)
         mediaDirectory = text("RFL_MEDIA_DIR")
+        mediaLinkLifetime = try integer("RFL_MEDIA_LINK_TTL", 1...604_800, mediaLinkLifetime)
+        if let raw = text("RFL_MEDIA_BACKEND") {
+            guard let backend = MediaBackend(rawValue: raw.lowercased()) else { throw ConfigurationError("RFL_MEDIA_BACKEND: '\(raw)' is not local or s3") }
+            mediaBackend = backend
+        }
+        // The S3 store: needed with RFL_MEDIA_BACKEND=s3, and read whenever it is given (for
+        // `rfl-server media copy --from s3`).
+        let s3Keys = ["RFL_S3_ENDPOINT", "RFL_S3_BUCKET", "RFL_S3_ACCESS_KEY_ID", "RFL_S3_SECRET_ACCESS_KEY"]
+        if mediaBackend == .s3 || s3Keys.contains(where: { text($0, secret: $0.hasSuffix("SECRET_ACCESS_KEY")) != nil }) {
+            let missing = s3Keys.filter { text($0, secret: $0.hasSuffix("SECRET_ACCESS_KEY")) == nil }
+            guard missing.isEmpty else { throw ConfigurationError("the S3 media store needs \(missing.joined(separator: ", "))") }
+            let region = text("RFL_S3_REGION") ?? "us-east-1"
+            guard region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+                throw ConfigurationError("RFL_S3_REGION: '\(region)' is not a region name")
+            }
+            var configuration = S3BlobStore.Configuration(
+                endpoint: text("RFL_S3_ENDPOINT") ?? "", bucket: text("RFL_S3_BUCKET") ?? "", region: region,
+                credentials: .init(accessKeyId: text("RFL_S3_ACCESS_KEY_ID") ?? "", secretAccessKey: text("RFL_S3_SECRET_ACCESS_KEY", secret: true) ?? ""))
+            configuration.timeout = .seconds(Int64(try integer("RFL_S3_TIMEOUT", 1...600, 30)))
+            do {
+                _ = try S3BlobStore(configuration)
+            } catch MediaError.io(let reason) {
+                throw ConfigurationError(reason)
+            }
+            s3 = configuration
+        }
         if let secret = text("RFL_CMS_WEBHOOK_SECRET", secret: true) {
             guard secret.count >= 16 else { throw ConfigurationError("RFL_CMS_WEBHOOK_SECRET: at least 16 characters") }
             cmsWebhookSecret = secret

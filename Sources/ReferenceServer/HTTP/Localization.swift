@@ -133,6 +133,8 @@ public enum MessageKey: String, Sendable, CaseIterable {
     case mediaTypeUnknown = "detail.media_type_unknown"
     case mediaQuotaExceeded = "detail.media_quota_exceeded"
     case mediaNotFound = "detail.media_not_found"
+    case mediaNoLinks = "detail.media_no_links"
+    case mediaStoreUnavailable = "detail.media_store_unavailable"
     case rangeNotSatisfiable = "detail.range_not_satisfiable"
     case titleRangeNotSatisfiable = "title.range_not_satisfiable"
 }

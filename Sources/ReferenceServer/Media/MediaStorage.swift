@@ -4,11 +4,19 @@ import Foundation
 /// Where the bytes of media live: content-addressed blobs, by the SHA-256 of their content. The
 /// local disk is the default; an S3-compatible store is the other implementation (docs/media.md).
 public protocol BlobStore: Sendable {
-    /// Stores the bytes under `key` (the same content again is a no-op).
-    func put(_ bytes: [UInt8], key: String) async throws
+    /// Stores the bytes under `key` (the same content again is a no-op), as `contentType` where
+    /// the store keeps one.
+    func put(_ bytes: [UInt8], key: String, contentType: String) async throws
     /// The bytes, or the bytes of `range` (offsets, inclusive); nil when missing.
     func get(key: String, range: ClosedRange<Int>?) async throws -> [UInt8]?
+    /// Whether a blob is stored under `key`.
+    func contains(key: String) async throws -> Bool
     func delete(key: String) async throws
+    /// A URL that fetches the blob, served as `contentType`, without credentials for `seconds`
+    /// from `date`, where the store can make one (S3 presigned URLs); nil otherwise.
+    func link(key: String, contentType: String, expires seconds: Int, at date: Date) throws -> String?
+    /// Where the blobs are, for logs and messages (never a secret).
+    var description: String { get }
 }
 
 /// Blobs as files under a folder, two levels of folders by the key's first characters (so no
@@ -26,7 +34,9 @@ public struct LocalBlobStore: BlobStore {
         return "\(root)/\(key.prefix(2))/\(key.dropFirst(2).prefix(2))/\(key)"
     }
 
-    public func put(_ bytes: [UInt8], key: String) async throws {
+    public var description: String { "the folder \(root)" }
+
+    public func put(_ bytes: [UInt8], key: String, contentType: String) async throws {
         let path = try path(key)
         if FileManager.default.fileExists(atPath: path) { return }
         let folder = (path as NSString).deletingLastPathComponent
@@ -50,8 +60,36 @@ public struct LocalBlobStore: BlobStore {
         return Array(try handle.read(upToCount: range.count) ?? Data())
     }
 
+    public func contains(key: String) async throws -> Bool {
+        FileManager.default.fileExists(atPath: try path(key))
+    }
+
     public func delete(key: String) async throws {
         try? FileManager.default.removeItem(atPath: try path(key))
+    }
+
+    /// Files on the server's disk are reached through the server only.
+    public func link(key: String, contentType: String, expires seconds: Int, at date: Date) throws -> String? { nil }
+}
+
+extension ServerConfiguration {
+    /// The media store of `backend`, checked: an S3 bucket must answer to the credentials (it is
+    /// created when missing). A store that cannot be used is a configuration error.
+    public func openMediaStore(_ backend: MediaBackend) async throws -> any BlobStore {
+        switch backend {
+        case .local:
+            return LocalBlobStore(root: mediaPath)
+        case .s3:
+            guard let s3 else { throw ConfigurationError("RFL_S3_ENDPOINT, RFL_S3_BUCKET, RFL_S3_ACCESS_KEY_ID and RFL_S3_SECRET_ACCESS_KEY are needed") }
+            let store: S3BlobStore
+            do {
+                store = try S3BlobStore(s3)
+                try await store.prepare()
+            } catch MediaError.io(let reason) {
+                throw ConfigurationError("RFL_S3_*: \(reason)")
+            }
+            return store
+        }
     }
 }
 

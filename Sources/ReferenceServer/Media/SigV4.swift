@@ -57,6 +57,15 @@ public struct SigV4Signer: Sendable {
         return formatter.string(from: date)
     }
 
+    /// The time of an `X-Amz-Date` (`20130524T000000Z`), nil when it is not one.
+    public static func parseAmzDate(_ text: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.date(from: text)
+    }
+
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
         bytes.map { String(format: "%02x", $0) }.joined()
     }
@@ -169,13 +178,16 @@ public struct SigV4Signer: Sendable {
         return request
     }
 
-    /// A presigned URL: anyone holding it may make this request until it expires.
-    public func presignedURL(method: String = "GET", scheme: String = "https", host: String, path: String, expires seconds: Int, at date: Date) -> String {
+    /// A presigned URL: anyone holding it may make this request until it expires. `parameters`
+    /// are signed with it (S3's `response-content-type`, for one).
+    public func presignedURL(method: String = "GET", scheme: String = "https", host: String, path: String, parameters: [(String, String)] = [],
+                             expires seconds: Int, at date: Date) -> String {
         let amzDate = Self.amzDate(date)
         let day = String(amzDate.prefix(8))
         var query = [("X-Amz-Algorithm", "AWS4-HMAC-SHA256"), ("X-Amz-Credential", "\(credentials.accessKeyId)/\(scope(day))"),
                      ("X-Amz-Date", amzDate), ("X-Amz-Expires", String(seconds)), ("X-Amz-SignedHeaders", "host")]
         if let token = credentials.sessionToken { query.append(("X-Amz-Security-Token", token)) }
+        query += parameters
         let queryText = query.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
         let request = Request(method: method, path: path, query: queryText, headers: [("host", host)])
         let canonical = canonicalRequest(request, payloadHash: "UNSIGNED-PAYLOAD")

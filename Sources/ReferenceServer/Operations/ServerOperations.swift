@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 import Logging
@@ -175,6 +176,68 @@ public enum ServerOperations {
     static func check(_ database: some DatabaseReader, name: String) throws {
         let result = try database.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
         guard result == ["ok"] else { throw OperationError("\(name) fails SQLite's integrity check: \(result.prefix(5).joined(separator: "; "))") }
+    }
+
+    /// What ``copyMedia(_:from:)`` did.
+    public struct MediaCopy: Sendable, Equatable {
+        /// Contents written to the configured store.
+        public var copied = 0
+        /// Contents it already had.
+        public var present = 0
+        /// Contents neither store has, or whose bytes in the source are not what their SHA-256
+        /// says, by SHA-256 with the reason.
+        public var failed: [String: String] = [:]
+    }
+
+    /// Copies every media content the database names from the `source` store into the
+    /// configured one (RFL_MEDIA_BACKEND), checking each by its SHA-256 before writing it.
+    /// Contents the configured store has are skipped, so it may be run again, and nothing is
+    /// deleted from the source. The way to move media from the local disk to an S3-compatible
+    /// store, or back (docs/media.md).
+    public static func copyMedia(_ configuration: ServerConfiguration, from source: ServerConfiguration.MediaBackend,
+                                 progress: (String) -> Void = { _ in }) async throws -> MediaCopy {
+        guard source != configuration.mediaBackend else {
+            throw OperationError("the media are already in \(source.rawValue) storage (RFL_MEDIA_BACKEND); set RFL_MEDIA_BACKEND to the store to copy into")
+        }
+        let target: any BlobStore
+        let origin: any BlobStore
+        do {
+            target = try await configuration.openMediaStore(configuration.mediaBackend)
+            origin = try await configuration.openMediaStore(source)
+        } catch let error as ConfigurationError {
+            throw OperationError(error.description)
+        }
+        let (storage, pool) = try open(configuration)
+        defer { try? pool.close() }
+        var result = MediaCopy()
+        for content in try await storage.media.contents() {
+            do {
+                if try await target.contains(key: content.sha256) {
+                    result.present += 1
+                    continue
+                }
+                guard let bytes = try await origin.get(key: content.sha256, range: nil) else {
+                    result.failed[content.sha256] = "missing from \(origin.description)"
+                    progress("missing: \(content.sha256)")
+                    continue
+                }
+                guard SHA256.hash(data: bytes).map({ String(format: "%02x", $0) }).joined() == content.sha256 else {
+                    result.failed[content.sha256] = "its bytes in \(origin.description) do not match its SHA-256"
+                    progress("damaged: \(content.sha256)")
+                    continue
+                }
+                try await target.put(bytes, key: content.sha256, contentType: content.contentType)
+                result.copied += 1
+                progress("copied: \(content.sha256) (\(content.contentType), \(bytes.count) bytes)")
+            } catch MediaError.io(let reason) {
+                throw OperationError("\(content.sha256): \(reason) (\(result.copied) copied so far; run it again to go on)")
+            }
+        }
+        try await storage.audit.append(NewAuditEvent(action: "media.copied", details: [
+            "from": source.rawValue, "to": configuration.mediaBackend.rawValue, "copied": String(result.copied),
+            "present": String(result.present), "failed": String(result.failed.count),
+        ]))
+        return result
     }
 
     static func open(_ configuration: ServerConfiguration) throws -> (Storage, DatabasePool) {

@@ -88,6 +88,8 @@ public protocol MediaStore: Sendable {
     func media(ownerId: String) async throws -> (items: [MediaRecord], usedBytes: Int)
     /// Whether some record uses this content.
     func isUsed(sha256: String) async throws -> Bool
+    /// Every content some record uses, once, with its type and size, by SHA-256.
+    func contents() async throws -> [(sha256: String, contentType: String, size: Int)]
     /// Deletes the record; returns whether its content is still used by another record.
     func delete(id: String) async throws -> (record: MediaRecord, stillUsed: Bool)?
 }

@@ -273,6 +273,13 @@ struct SQLiteMediaStore: MediaStore {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media WHERE sha256 = ?", arguments: [sha256]) ?? 0 > 0 }
     }
 
+    func contents() async throws -> [(sha256: String, contentType: String, size: Int)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT sha256, MIN(content_type) AS content_type, MIN(size) AS size FROM media GROUP BY sha256 ORDER BY sha256")
+                .map { ($0["sha256"], $0["content_type"], $0["size"]) }
+        }
+    }
+
     func delete(id: String) async throws -> (record: MediaRecord, stillUsed: Bool)? {
         try await pool.write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM media WHERE id = ?", arguments: [id]) else { return nil }
