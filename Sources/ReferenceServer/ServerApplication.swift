@@ -19,6 +19,8 @@ struct Services: Sendable {
     let packs: PackLibrary
     /// The media files' bytes.
     let blobs: any BlobStore
+    /// Held by media uploads and deletions, by content.
+    let mediaLocks = KeyedLock()
     /// Where the campaigns' events reach live sockets.
     let live: any LiveHub
     let tokens: TokenService

@@ -100,6 +100,60 @@ import Testing
         }
     }
 
+    /// An upload of some content racing the deletion of its last other upload: whichever comes
+    /// first, every record left names bytes that are there.
+    @Test func anUploadRacingTheDeletionOfTheLastCopyKeepsItsBytes() async throws {
+        let server = try await Self.server()
+        try await server.test { client in
+            let alice = try await client.login("alice").access
+            let bruno = try await client.login("bruno").access
+            for round in 0..<40 {
+                let bytes = Self.png + [UInt8(round)]
+                let old = try await Self.upload(client, bytes, token: bruno).json["path"] as? String ?? ""
+                async let deleted = client.call(.delete, old, token: bruno)
+                async let uploaded = Self.upload(client, bytes, token: alice)
+                let (deletion, upload) = try await (deleted, uploaded)
+                #expect(deletion.status == .noContent && upload.status == .created)
+                let path = upload.json["path"] as? String ?? ""
+                let fetched = try await Self.download(client, path, token: alice)
+                #expect(fetched.status == .ok && fetched.bytes == bytes, "round \(round)")
+                #expect(try await client.call(.delete, path, token: alice).status == .noContent)
+            }
+        }
+    }
+
+    @Test func theKeyedLockLetsOneHolderOfAKeyAtATime() async throws {
+        let lock = KeyedLock()
+        let tally = Tally()
+        await withTaskGroup(of: Void.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    let key = "k\(index % 4)"
+                    await lock.withLock(key) {
+                        await tally.enter(key)
+                        await Task.yield()
+                        await tally.leave(key)
+                    }
+                }
+            }
+        }
+        #expect(await tally.most == 1 && lock.count == 0)
+        // An error thrown inside releases the key.
+        await #expect(throws: MediaError.self) { try await lock.withLock("k") { throw MediaError.badKey } }
+        #expect(lock.count == 0)
+    }
+
+    /// Holders of each key at a time, and the most ever seen.
+    actor Tally {
+        var inside: [String: Int] = [:]
+        var most = 0
+        func enter(_ key: String) {
+            inside[key, default: 0] += 1
+            most = max(most, inside[key, default: 0])
+        }
+        func leave(_ key: String) { inside[key, default: 0] -= 1 }
+    }
+
     @Test func typesComeFromMagicBytes() {
         let ascii = { (text: String) in Array(text.utf8) }
         #expect(MediaType.detect([0xFF, 0xD8, 0xFF, 0xE0]) == "image/jpeg")

@@ -30,14 +30,17 @@ extension API {
         let overQuota = Problem(.contentTooLarge, "too-large", title: .titleTooLarge, detail: .mediaQuotaExceeded,
                                 ["quota": String(configuration.mediaQuotaBytes)])
         guard try await storage.media.media(ownerId: principal.user.id).usedBytes + bytes.count <= configuration.mediaQuotaBytes else { throw overQuota }
-        // The bytes first, then the record: a record never names missing bytes.
-        try await blobs().put(bytes, key: sha256, contentType: type)
-        do {
-            try await storage.media.create(record, quota: configuration.mediaQuotaBytes)
-        } catch StoreError.conflict {
-            // Over the quota after all (another upload of the same user came first).
-            if try await !storage.media.isUsed(sha256: sha256) { await blobs().forget(key: sha256) }
-            throw overQuota
+        // The bytes first, then the record: a record never names missing bytes. Under the
+        // content's lock, so that a deletion of its last record cannot remove the bytes between.
+        try await services.mediaLocks.withLock(sha256) {
+            try await blobs().put(bytes, key: sha256, contentType: type)
+            do {
+                try await storage.media.create(record, quota: configuration.mediaQuotaBytes)
+            } catch StoreError.conflict {
+                // Over the quota after all (another upload of the same user came first).
+                if try await !storage.media.isUsed(sha256: sha256) { await blobs().forget(key: sha256) }
+                throw overQuota
+            }
         }
         try await audit("media.uploaded", target: record.id, ["type": type, "size": String(bytes.count), "sha256": sha256])
         return .created(.init(body: .json(Self.media(record))))
@@ -116,9 +119,14 @@ extension API {
     func deleteMedia(_ input: Operations.DeleteMedia.Input) async throws -> Operations.DeleteMedia.Output {
         let principal = try principal
         // Another user's file is answered as missing.
-        guard let record = try await storage.media.media(id: input.path.mediaId), record.ownerId == principal.user.id,
-              let deleted = try await storage.media.delete(id: record.id) else { throw Problem.notFound(.mediaNotFound) }
-        if !deleted.stillUsed { await blobs().forget(key: record.sha256) }
+        guard let record = try await storage.media.media(id: input.path.mediaId), record.ownerId == principal.user.id else {
+            throw Problem.notFound(.mediaNotFound)
+        }
+        // The record, then the bytes if no record names them any more, under the content's lock.
+        try await services.mediaLocks.withLock(record.sha256) {
+            guard let deleted = try await storage.media.delete(id: record.id) else { throw Problem.notFound(.mediaNotFound) }
+            if !deleted.stillUsed { await blobs().forget(key: record.sha256) }
+        }
         try await audit("media.deleted", target: record.id, ["sha256": record.sha256])
         return .noContent(.init())
     }

@@ -49,7 +49,8 @@ public struct S3BlobStore: BlobStore {
         self.client = client
     }
 
-    /// One signed request; the status and the body.
+    /// One signed request: the status, the headers and the body. A store that cannot be reached
+    /// within the timeout is `MediaError.io`.
     func send(_ method: HTTPMethod, path: String, query: String = "", headers extra: [(String, String)] = [], body: [UInt8] = []) async throws -> (status: UInt, headers: HTTPHeaders, body: [UInt8]) {
         let signed = signer.sign(SigV4Signer.Request(method: method.rawValue, path: path, query: query, headers: [("Host", host)] + extra, body: body), at: Date())
         var request = HTTPClientRequest(url: "\(scheme)://\(host)\(path)" + (query.isEmpty ? "" : "?\(query)"))
