@@ -123,7 +123,7 @@ struct ContentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let count = try await ServerOperations.importContent(try await common.load(), from: file)
-            print("\(count) entries imported and indexed")
+            print("\(count.stored) entries imported and indexed" + (count.older == 0 ? "" : "; \(count.older) older than the stored ones left as they are"))
         }
     }
 }

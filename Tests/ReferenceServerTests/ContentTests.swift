@@ -22,10 +22,10 @@ import Testing
     static let bearer: HTTPFields = [.authorization: "Bearer \(secret)"]
 
     static func event(_ event: String, id: Int = 7, term: String = "café", example: String = "Un café crème, s'il vous plaît.",
-                      published: Bool = true) -> String {
+                      published: Bool = true, updatedAt: String? = nil) -> String {
         #"""
         {"event":"\#(event)","createdAt":"2026-11-27T10:00:00.000Z","model":"vocabulary","uid":"api::vocabulary.vocabulary",
-         "entry":{"id":\#(id),"term":"\#(term)","language":"fr","translations":{"en":"coffee","es":"café"},
+         "entry":{"id":\#(id),"term":"\#(term)","language":"fr","translations":{"en":"coffee","es":"café"},\#(updatedAt.map { "\"updatedAt\":\"\($0)\"," } ?? "")
                   "examples":[{"language":"fr","text":"\#(example)"},{"language":"en","text":"A white coffee, please."}],
                   "tags":["food","drinks"],"pronunciation":{"url":"/media/cafe.ogg"},
                   "publishedAt":\#(published ? "\"2026-11-27T10:00:00.000Z\"" : "null")}}
@@ -154,7 +154,7 @@ import Testing
         entries.append(#"{"model":"lesson","entry":{"id":4,"language":"en","title":"Haggling","body":"Start low at the market, then meet halfway."}}"#)
         entries.append(#"{"model":"lesson","entry":{"id":5,"language":"en","title":"Draft lesson about markets","publishedAt":null}}"#)
         try #"{"entries":[\#(entries.joined(separator: ","))]}"#.write(toFile: file, atomically: true, encoding: .utf8)
-        #expect(try await ServerOperations.importContent(server.configuration, from: file) == 28)
+        #expect(try await ServerOperations.importContent(server.configuration, from: file) == (28, 0))
         try await server.test { client in
             let token = try await client.login("reader").access
             func search(_ query: String) async throws -> Reply { try await client.call(.get, "/v1/search?\(query)", token: token) }
@@ -192,6 +192,59 @@ import Testing
         }
     }
 
+    /// Webhooks may arrive out of order: an entry older than the stored one, by the CMS's
+    /// `updatedAt`, changes nothing, and a deleted entry is not brought back by its late events.
+    @Test func eventsOutOfOrderDoNotUndoNewerOnes() async throws {
+        let server = try await Self.server()
+        try await server.test { client in
+            let token = try await client.login("reader").access
+            func send(_ event: String, _ term: String, _ time: String?) async throws -> String {
+                let reply = try await client.call(.post, "/v1/hooks/cms", json: Self.event(event, term: term, updatedAt: time), headers: Self.bearer)
+                #expect(reply.status == .ok, "\(reply.text)")
+                return reply.json["status"] as? String ?? ""
+            }
+            func term() async throws -> String? {
+                (try await client.call(.get, "/v1/content/vocabulary:7", token: token).json["titles"] as? [String: String])?["fr"]
+            }
+            func found(_ q: String) async throws -> Bool { Self.ids(try await client.call(.get, "/v1/search?q=\(q)", token: token)).contains("vocabulary:7") }
+            #expect(try await send("entry.create", "pain", "2026-11-27T10:00:00.000Z") == "applied")
+            #expect(try await send("entry.update", "fromage", "2026-11-27T10:02:00.000Z") == "applied")
+            // The edit of 10:01 arrives after the one of 10:02: left, in the entry and the index.
+            #expect(try await send("entry.update", "beurre", "2026-11-27T10:01:00.000Z") == "stale")
+            #expect(try await term() == "fromage")
+            #expect(try await found("fromage"))
+            #expect(try await !found("beurre"))
+            // The same time again is applied (a publish may carry its edit's time); no time at all too.
+            #expect(try await send("entry.publish", "lait", "2026-11-27T10:02:00Z") == "applied")
+            #expect(try await term() == "lait")
+            #expect(try await send("entry.update", "crème", nil) == "applied")
+            #expect(try await term() == "crème")
+            // Deleted; then a late update of before the deletion does not bring it back.
+            #expect(try await send("entry.delete", "crème", "2026-11-27T10:03:00.000Z") == "applied")
+            #expect(try await send("entry.update", "sucre", "2026-11-27T10:02:30.000Z") == "stale")
+            #expect(try await client.call(.get, "/v1/content/vocabulary:7", token: token).status == .notFound)
+            #expect(try await found("sucre") == false)
+            // A later one does (the CMS restored it).
+            #expect(try await send("entry.create", "sel", "2026-11-27T10:05:00.000Z") == "applied")
+            #expect(try await term() == "sel")
+            #expect(try await found("sel"))
+            // A time that is not one is refused, naming the field.
+            let bad = try await client.call(.post, "/v1/hooks/cms", json: Self.event("entry.update", updatedAt: "yesterday"), headers: Self.bearer)
+            #expect(bad.status == .unprocessableContent && (bad.json["errors"] as? [[String: Any]])?.first?["field"] as? String == "/entry/updatedAt")
+            #expect(try await server.auditEvents().filter { $0.action == "cms.event_stale" }.count == 2)
+        }
+        // An import older than what is stored leaves it.
+        let file = server.folder + "/old.json"
+        try #"[{"model":"vocabulary","entry":{"id":7,"term":"poivre","language":"fr","updatedAt":"2026-11-27T09:00:00.000Z"}},"#
+            .appending(#"{"model":"vocabulary","entry":{"id":8,"term":"huile","language":"fr","updatedAt":"2026-11-27T09:00:00.000Z"}}]"#)
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        #expect(try await ServerOperations.importContent(server.configuration, from: file) == (1, 1))
+        let (storage, pool) = try ServerOperations.open(server.configuration)
+        defer { try? pool.close() }
+        #expect(try await storage.content.entry(id: "vocabulary:7")?.titles["fr"] == "sel")
+        #expect(try await storage.content.entry(id: "vocabulary:8")?.titles["fr"] == "huile")
+    }
+
     @Test func strapiFiveDocumentIdsNameTheEntry() throws {
         let entry = try ContentEntry.from(model: "lesson", entry: ["id": 41, "documentId": "abc123", "title": "Greetings", "publishedAt": NSNull()])
         #expect(entry.id == "lesson:abc123" && !entry.published)
@@ -212,7 +265,7 @@ import Testing
             #expect("\(error)".contains("/entries/2/entry/term: a vocabulary entry needs its term"), "\(error)")
         }
         try #"[{"model":"vocabulary","entry":{"id":1,"term":"uno","language":"es"}}]"#.write(toFile: file, atomically: true, encoding: .utf8)
-        #expect(try await ServerOperations.importContent(server.configuration, from: file) == 1)
+        #expect(try await ServerOperations.importContent(server.configuration, from: file) == (1, 0))
         try "not json".write(toFile: file, atomically: true, encoding: .utf8)
         await #expect(throws: OperationError.self) { try await ServerOperations.importContent(server.configuration, from: file) }
         try await server.test { client in

@@ -60,7 +60,7 @@ extension API {
         }
         let change: ContentChange
         switch event {
-        case "entry.delete": change = .delete(kind: entry.kind, cmsId: entry.cmsId)
+        case "entry.delete": change = .delete(kind: entry.kind, cmsId: entry.cmsId, revisedAt: entry.revisedAt)
         case "entry.publish": entry.published = true; change = .upsert(entry)
         case "entry.unpublish": entry.published = false; change = .upsert(entry)
         default: change = .upsert(entry)
@@ -69,11 +69,18 @@ extension API {
         // cover could replay a signed event under a new id.
         let bodyHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         let eventId = configuration.cmsWebhookAuth == .hmac ? bodyHash : (input.headers.xWebhookId ?? bodyHash)
-        let applied = try await storage.content.apply(change, eventId: eventId, event: event, at: Date())
-        if applied {
-            try await audit("cms.event", actor: nil, target: entry.id, ["event": event, "event_id": String(eventId.prefix(128))])
+        let outcome = try await storage.content.apply(change, eventId: eventId, event: event, at: Date())
+        switch outcome {
+        case .applied: try await audit("cms.event", actor: nil, target: entry.id, ["event": event, "event_id": String(eventId.prefix(128))])
+        case .stale: try await audit("cms.event_stale", actor: nil, target: entry.id, ["event": event, "event_id": String(eventId.prefix(128))])
+        case .duplicate: break
         }
-        return .ok(.init(body: .json(.init(status: applied ? .applied : .duplicate, entry: entry.id))))
+        let status: Components.Schemas.CMSEventResult.StatusPayload = switch outcome {
+        case .applied: .applied
+        case .duplicate: .duplicate
+        case .stale: .stale
+        }
+        return .ok(.init(body: .json(.init(status: status, entry: entry.id))))
     }
 
     func search(_ input: Operations.Search.Input) async throws -> Operations.Search.Output {

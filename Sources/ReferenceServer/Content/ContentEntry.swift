@@ -25,6 +25,9 @@ public struct ContentEntry: Sendable, Equatable, Codable {
     public var audio: String?
     /// Drafts are stored but not found by search.
     public var published: Bool
+    /// When the CMS last changed the entry (Strapi's `updatedAt`), where it says: an event older
+    /// than what is stored is not applied (webhooks may arrive out of order).
+    public var revisedAt: Date?
 
     public struct Example: Sendable, Equatable, Codable {
         public var language: String
@@ -32,7 +35,7 @@ public struct ContentEntry: Sendable, Equatable, Codable {
     }
 
     public init(kind: Kind, cmsId: String, language: String, titles: [String: String], bodies: [String: String] = [:], examples: [Example] = [],
-                tags: [String] = [], audio: String? = nil, published: Bool = true) {
+                tags: [String] = [], audio: String? = nil, published: Bool = true, revisedAt: Date? = nil) {
         self.kind = kind
         self.cmsId = cmsId
         self.language = language
@@ -42,6 +45,7 @@ public struct ContentEntry: Sendable, Equatable, Codable {
         self.tags = tags
         self.audio = audio
         self.published = published
+        self.revisedAt = revisedAt
     }
 
     /// Why an entry cannot be taken: the field (a JSON pointer) and what is wrong.
@@ -89,6 +93,16 @@ public struct ContentEntry: Sendable, Equatable, Codable {
         // Strapi with draft and publish sends publishedAt: null for drafts; without it, every
         // entry is published.
         let published = entry.keys.contains("publishedAt") ? !(entry["publishedAt"] is NSNull) : true
+        var revisedAt: Date?
+        switch entry["updatedAt"] {
+        case nil, is NSNull: break
+        case let text as String:
+            guard let date = timestamp(text) else {
+                throw Refusal(field: "\(pointer)/updatedAt", reason: "'\(text.prefix(40))' is not an ISO 8601 time such as 2026-11-27T10:00:00.000Z")
+            }
+            revisedAt = date
+        default: throw Refusal(field: "\(pointer)/updatedAt", reason: "an ISO 8601 time such as 2026-11-27T10:00:00.000Z")
+        }
         var tags: [String] = []
         switch entry["tags"] {
         case nil, is NSNull: break
@@ -140,7 +154,7 @@ public struct ContentEntry: Sendable, Equatable, Codable {
             var bodies: [String: String] = [:]
             for example in examples { bodies[example.language, default: ""] += (bodies[example.language] == nil ? "" : "\n") + example.text }
             let entry = ContentEntry(kind: kind, cmsId: cmsId, language: language, titles: titles, bodies: bodies, examples: examples, tags: tags,
-                                     audio: audio, published: published)
+                                     audio: audio, published: published, revisedAt: revisedAt)
             try entry.checkSizes(pointer)
             return entry
         case .lore, .lesson:
@@ -148,7 +162,7 @@ public struct ContentEntry: Sendable, Equatable, Codable {
             guard !titles.isEmpty else { throw Refusal(field: "\(pointer)/title", reason: "a text needs a title") }
             let bodies = try texts(entry["body"] ?? entry["content"] ?? entry["text"], defaultLanguage: language, at: "\(pointer)/body")
             let entry = ContentEntry(kind: kind, cmsId: cmsId, language: language, titles: titles, bodies: bodies, tags: tags, audio: audio,
-                                     published: published)
+                                     published: published, revisedAt: revisedAt)
             try entry.checkSizes(pointer)
             return entry
         }
@@ -193,6 +207,15 @@ public struct ContentEntry: Sendable, Equatable, Codable {
         default:
             throw Refusal(field: pointer, reason: "a text is a string, an object by language, or a list of {\"language\",\"text\"}")
         }
+    }
+
+    /// An ISO 8601 time, with or without fractions of a second (Strapi writes milliseconds).
+    static func timestamp(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
     }
 
     /// A BCP 47 language tag, lowercased (`es`, `pt-br`).

@@ -66,8 +66,9 @@ public enum ServerOperations {
 
     /// Loads content from a JSON file, `{"entries":[{"model","entry"},…]}` (or the bare list), the
     /// entry shapes of the CMS webhook. Every entry is checked first: one refusal stores nothing.
-    /// Returns how many entries were stored.
-    public static func importContent(_ configuration: ServerConfiguration, from path: String) async throws -> Int {
+    /// Returns how many entries were stored, and how many were older than the stored ones (by
+    /// their `updatedAt`) and left.
+    public static func importContent(_ configuration: ServerConfiguration, from path: String) async throws -> (stored: Int, older: Int) {
         guard let data = FileManager.default.contents(atPath: path) else { throw OperationError("\(path) cannot be read") }
         let root: Any
         do {
@@ -99,9 +100,11 @@ public enum ServerOperations {
         }
         let (storage, pool) = try open(configuration)
         defer { try? pool.close() }
-        try await storage.content.upsert(entries)
-        try await storage.audit.append(NewAuditEvent(action: "content.imported", details: ["entries": String(entries.count), "file": path]))
-        return entries.count
+        let older = try await storage.content.upsert(entries)
+        try await storage.audit.append(NewAuditEvent(action: "content.imported", details: [
+            "entries": String(entries.count - older), "older_left": String(older), "file": path,
+        ]))
+        return (entries.count - older, older)
     }
 
     /// Makes the search index again from the stored content and packs; returns the rows indexed.

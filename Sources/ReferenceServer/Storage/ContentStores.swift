@@ -4,7 +4,19 @@ import Foundation
 public enum ContentChange: Sendable, Equatable {
     /// Creates or replaces the entry (create, update, publish, unpublish).
     case upsert(ContentEntry)
-    case delete(kind: ContentEntry.Kind, cmsId: String)
+    /// Deletes the entry; `revisedAt`, the entry's last change as the CMS tells it, keeps older
+    /// events of it from bringing it back.
+    case delete(kind: ContentEntry.Kind, cmsId: String, revisedAt: Date?)
+}
+
+/// What became of a CMS event.
+public enum ContentOutcome: String, Sendable, Equatable {
+    case applied
+    /// Its id came before: nothing changed.
+    case duplicate
+    /// The entry it carries is older than the one stored (or than its deletion), by the CMS's
+    /// `updatedAt`: nothing changed.
+    case stale
 }
 
 /// A name or description of a pack, for search.
@@ -43,11 +55,12 @@ public struct SearchHit: Sendable, Equatable {
 }
 
 public protocol ContentStore: Sendable {
-    /// Applies one CMS event, once: false when the event id came before (nothing changes).
-    /// The entry and the search index change in one transaction.
-    func apply(_ change: ContentChange, eventId: String, event: String, at: Date) async throws -> Bool
-    /// Stores entries (an import) in one transaction, each replacing the one of the same kind and id.
-    func upsert(_ entries: [ContentEntry]) async throws
+    /// Applies one CMS event, once, unless what it carries is older than what is stored. The
+    /// entry and the search index change in one transaction.
+    func apply(_ change: ContentChange, eventId: String, event: String, at: Date) async throws -> ContentOutcome
+    /// Stores entries (an import) in one transaction, each replacing the one of the same kind and
+    /// id unless older than it; returns how many were older and left.
+    func upsert(_ entries: [ContentEntry]) async throws -> Int
     func entry(id: String) async throws -> ContentEntry?
     /// Replaces what search knows of a pack with the texts of one version (none: forgets it).
     func replacePackTexts(packId: String, version: String?, texts: [PackText]) async throws

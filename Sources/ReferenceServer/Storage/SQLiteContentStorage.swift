@@ -75,41 +75,68 @@ struct SQLiteContentStore: ContentStore {
         try db.cachedStatement(sql: "DELETE FROM search_rows WHERE entry_id = ?").execute(arguments: [entryId])
     }
 
-    static func store(_ db: Database, _ entry: ContentEntry, at: Date) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO content_entries (id, kind, cms_id, published, data, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT(id) DO UPDATE SET published = excluded.published, data = excluded.data, updated_at_ms = excluded.updated_at_ms
-            """).execute(arguments: [entry.id, entry.kind.rawValue, entry.cmsId, entry.published, encode(entry), SQLiteStorage.ms(at)])
-        try index(db, entry)
+    /// The CMS's time of the stored entry, or of its deletion.
+    static func revision(_ db: Database, id: String) throws -> (stored: Int64?, deleted: Int64?) {
+        let stored = try Int64?.fetchOne(db.cachedStatement(sql: "SELECT cms_updated_at_ms FROM content_entries WHERE id = ?"), arguments: [id]) ?? nil
+        let deleted = try Int64.fetchOne(db.cachedStatement(sql: "SELECT cms_updated_at_ms FROM content_deleted WHERE id = ?"), arguments: [id])
+        return (stored, deleted)
     }
 
-    func apply(_ change: ContentChange, eventId: String, event: String, at: Date) async throws -> Bool {
+    /// Stores the entry and indexes it, unless the CMS says it is older than the one stored, or
+    /// not newer than its deletion (then false, and nothing changes). Without times, the later
+    /// arrival wins.
+    static func store(_ db: Database, _ entry: ContentEntry, at: Date) throws -> Bool {
+        let revised = entry.revisedAt.map(SQLiteStorage.ms)
+        if let revised {
+            let known = try revision(db, id: entry.id)
+            if let stored = known.stored, revised < stored { return false }
+            if let deleted = known.deleted, revised <= deleted { return false }
+        }
+        try db.cachedStatement(sql: "DELETE FROM content_deleted WHERE id = ?").execute(arguments: [entry.id])
+        try db.cachedStatement(sql: """
+            INSERT INTO content_entries (id, kind, cms_id, published, data, updated_at_ms, cms_updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET published = excluded.published, data = excluded.data, updated_at_ms = excluded.updated_at_ms,
+                cms_updated_at_ms = excluded.cms_updated_at_ms
+            """).execute(arguments: [entry.id, entry.kind.rawValue, entry.cmsId, entry.published, encode(entry), SQLiteStorage.ms(at), revised])
+        try index(db, entry)
+        return true
+    }
+
+    func apply(_ change: ContentChange, eventId: String, event: String, at: Date) async throws -> ContentOutcome {
         try await pool.write { db in
             let entryId: String
             switch change {
             case .upsert(let entry): entryId = entry.id
-            case .delete(let kind, let cmsId): entryId = "\(kind.rawValue):\(cmsId)"
+            case .delete(let kind, let cmsId, _): entryId = "\(kind.rawValue):\(cmsId)"
             }
             try db.execute(sql: "INSERT OR IGNORE INTO cms_events (event_id, event, entry_id, received_at_ms) VALUES (?, ?, ?, ?)",
                            arguments: [eventId, event, entryId, SQLiteStorage.ms(at)])
-            guard db.changesCount == 1 else { return false }
+            guard db.changesCount == 1 else { return .duplicate }
             switch change {
             case .upsert(let entry):
-                try Self.store(db, entry, at: at)
-            case .delete:
+                return try Self.store(db, entry, at: at) ? .applied : .stale
+            case .delete(_, _, let revisedAt):
+                // A deletion is final; its time (the later of the event's and the stored entry's)
+                // keeps late events of the entry from bringing it back.
+                let known = try Self.revision(db, id: entryId)
+                if let time = [revisedAt.map(SQLiteStorage.ms), known.stored, known.deleted].compactMap({ $0 }).max() {
+                    try db.execute(sql: "INSERT OR REPLACE INTO content_deleted (id, cms_updated_at_ms) VALUES (?, ?)", arguments: [entryId, time])
+                }
                 try db.execute(sql: "DELETE FROM content_entries WHERE id = ?", arguments: [entryId])
                 try Self.removeRows(db, entryId: entryId)
                 try db.execute(sql: "DELETE FROM content_tags WHERE entry_id = ?", arguments: [entryId])
+                return .applied
             }
-            return true
         }
     }
 
-    func upsert(_ entries: [ContentEntry]) async throws {
+    func upsert(_ entries: [ContentEntry]) async throws -> Int {
         let now = Date()
         // One transaction: an import lands whole or not at all.
-        try await pool.write { db in
-            for entry in entries { try Self.store(db, entry, at: now) }
+        return try await pool.write { db in
+            var older = 0
+            for entry in entries where try !Self.store(db, entry, at: now) { older += 1 }
+            return older
         }
     }
 
@@ -219,6 +246,20 @@ struct SQLiteContentStore: ContentStore {
         try await pool.read { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM content_entries") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_index") ?? 0)
         }
+    }
+}
+
+/// The CMS's own time of each entry, and of deletions, so that events arriving out of order
+/// do not undo newer ones.
+enum SQLiteContentOrderSchema {
+    static func create(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE content_entries ADD COLUMN cms_updated_at_ms INTEGER;
+            CREATE TABLE content_deleted (
+                id TEXT PRIMARY KEY NOT NULL,
+                cms_updated_at_ms INTEGER NOT NULL
+            );
+            """)
     }
 }
 

@@ -101,6 +101,7 @@ public enum SQLiteStorage {
         migrator.registerMigration("2-packs-campaigns-characters-play", migrate: SQLiteGameSchema.create)
         migrator.registerMigration("3-content-search", migrate: SQLiteContentSchema.create)
         migrator.registerMigration("4-media", migrate: SQLiteMediaSchema.create)
+        migrator.registerMigration("5-content-order", migrate: SQLiteContentOrderSchema.create)
         return migrator
     }
 
