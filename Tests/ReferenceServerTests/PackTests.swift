@@ -66,6 +66,30 @@ import Testing
         }
     }
 
+    /// Versions published at once: search ends with the newest, whatever order the re-indexing
+    /// ran in.
+    @Test func searchKnowsTheNewestOfVersionsPublishedAtOnce() async throws {
+        let server = try TestServer()
+        try await server.addUser("designer", role: .contentDesigner)
+        try await server.test { client in
+            let token = try await client.login("designer").access
+            let versions = (1...8).map { "1.\($0).0" }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for version in versions.shuffled() {
+                    group.addTask {
+                        let published = try await client.call(.post, "/v1/packs", token: token, json: Self.core(version: version), headers: Self.xml)
+                        #expect(published.status == .created, "\(published.text)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let found = try await client.call(.get, "/v1/search?q=speaking&kind=pack&lang=en", token: token)
+            let ids = (found.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+            #expect(!ids.isEmpty && ids.allSatisfy { !$0.hasPrefix("pack:core@") || $0.hasPrefix("pack:core@1.8.0:") }, "\(ids)")
+            #expect(ids.contains { $0.hasPrefix("pack:core@1.8.0:") })
+        }
+    }
+
     @Test func invalidPacksAreRefusedWithEveryDiagnostic() async throws {
         let server = try TestServer()
         try await server.addUser("designer", role: .contentDesigner)

@@ -13,6 +13,8 @@ final class PackLibrary: Sendable {
     let loader: PackLoader
     private let cache = Mutex<[String: LoadedRuleset]>([:])
     static let cacheSize = 64
+    /// Held by re-indexing, by pack id.
+    private let indexing = KeyedLock()
 
     init(store: any PackStore, loader: PackLoader = PackLoader()) {
         self.store = store
@@ -210,10 +212,14 @@ final class PackLibrary: Sendable {
     }
 
     /// Makes search know the newest version of `packId` that is not retired (or forget it).
-    /// Only that pack is read, so installing or publishing one pack costs one pack.
+    /// Only that pack is read, so installing or publishing one pack costs one pack. One at a time
+    /// for a pack: each reads the versions stored when it starts, so the last one to run, which
+    /// starts after every publish before it, writes the newest.
     func reindex(packId: String, content: any ContentStore) async throws {
-        let entry = try await searchable(packId: packId)
-        try await content.replacePackTexts(packId: packId, version: entry?.version, texts: entry?.texts ?? [])
+        try await indexing.withLock(packId) {
+            let entry = try await searchable(packId: packId)
+            try await content.replacePackTexts(packId: packId, version: entry?.version, texts: entry?.texts ?? [])
+        }
     }
 
     /// The ruleset the pinned versions compose (retired versions included: campaigns keep what
