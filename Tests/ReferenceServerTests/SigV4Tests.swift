@@ -85,4 +85,17 @@ import Testing
         #expect(signer.canonicalURI("/a/./b//c") == "/a/./b//c")
         #expect(SigV4Signer(credentials: credentials, region: "us-east-1", service: "service").canonicalURI("/a/./b//c/../d") == "/a/b/d")
     }
+
+    /// Credentials printed, alone or in a store's configuration (a log line, an error), show
+    /// their id and never their secret.
+    @Test func theSecretIsNeverPrinted() throws {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        let credentials = SigV4Signer.Credentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: secret)
+        let configuration = S3BlobStore.Configuration(endpoint: "http://127.0.0.1:9000", bucket: "rfl-media", region: "us-east-1", credentials: credentials)
+        let store = try S3BlobStore(configuration)
+        for text in ["\(credentials)", String(reflecting: credentials), "\(configuration)", String(reflecting: configuration), "\(store)"] {
+            #expect(!text.contains(secret) && !text.contains("wJalr"), "\(text)")
+        }
+        #expect("\(credentials)".contains("AKIAIOSFODNN7EXAMPLE"))
+    }
 }

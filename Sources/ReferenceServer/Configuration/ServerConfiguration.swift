@@ -136,7 +136,7 @@ public struct ServerConfiguration: Sendable {
         ("RFL_LIVE_MESSAGES_BURST", "10", "Burst of messages one live socket's client may send."),
         ("RFL_MEDIA_BACKEND", "local", "Where media files live: local (RFL_MEDIA_DIR) or s3 (an S3-compatible store: AWS S3, Backblaze B2, MinIO)."),
         ("RFL_S3_ENDPOINT", "", "With s3: the store's URL, such as https://s3.us-west-004.backblazeb2.com (path-style requests)."),
-        ("RFL_S3_BUCKET", "", "With s3: the bucket (made at start when missing and the key may)."),
+        ("RFL_S3_BUCKET", "", "With s3: the bucket (made at start when missing, where the key is allowed to)."),
         ("RFL_S3_REGION", "us-east-1", "With s3: the region the signatures name."),
         ("RFL_S3_ACCESS_KEY_ID", "", "With s3: the access key id."),
         ("RFL_S3_SECRET_ACCESS_KEY", "", "With s3: the secret access key (never logged)."),

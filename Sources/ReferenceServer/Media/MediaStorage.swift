@@ -3,7 +3,7 @@ import Foundation
 
 /// Where the bytes of media live: content-addressed blobs, by the SHA-256 of their content. The
 /// local disk is the default; an S3-compatible store is the other implementation (docs/media.md).
-public protocol BlobStore: Sendable {
+public protocol BlobStore: Sendable, CustomStringConvertible {
     /// Stores the bytes under `key` (the same content again is a no-op), as `contentType` where
     /// the store keeps one.
     func put(_ bytes: [UInt8], key: String, contentType: String) async throws

@@ -6,7 +6,8 @@ import Foundation
 /// URLs. Checked against AWS's published SigV4 test suite (Tests/Data/aws4_testsuite) and the
 /// S3 documentation's examples.
 public struct SigV4Signer: Sendable {
-    public struct Credentials: Sendable {
+    /// An access key. Printed (in a log, an error), it shows its id only.
+    public struct Credentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
         public var accessKeyId: String
         public var secretAccessKey: String
         /// Temporary credentials' token, sent as `X-Amz-Security-Token` and signed.
@@ -16,6 +17,9 @@ public struct SigV4Signer: Sendable {
             self.secretAccessKey = secretAccessKey
             self.sessionToken = sessionToken
         }
+
+        public var description: String { "access key \(accessKeyId) (secret not shown)" }
+        public var debugDescription: String { description }
     }
 
     /// A request to sign. `path` is as it goes on the wire (percent-encoded); `query` is the raw
