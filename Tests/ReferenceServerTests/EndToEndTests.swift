@@ -156,6 +156,13 @@ import Glibc
         let rotate = try run(["keys", "rotate"])
         #expect(rotate.0 == 0 && rotate.1.hasPrefix("retired "))
         #expect(try run(["keys", "prune"]).1.isEmpty)
+        // Media copies: into the store in use, from a store not configured, from no store at all.
+        let sameStore = try run(["media", "copy", "--from", "local"])
+        #expect(sameStore.0 == 1 && sameStore.2.contains("the media are already in local storage"), "\(sameStore)")
+        let noS3 = try run(["media", "copy", "--from", "s3"])
+        #expect(noS3.0 == 1 && noS3.2.contains("RFL_S3_ENDPOINT, RFL_S3_BUCKET, RFL_S3_ACCESS_KEY_ID and RFL_S3_SECRET_ACCESS_KEY are needed"), "\(noS3)")
+        let badSource = try run(["media", "copy", "--from", "floppy"])
+        #expect(badSource.0 != 0 && badSource.2.contains("--from must be local or s3"), "\(badSource)")
         let example = try run(["env-example"], configured: false)
         #expect(example.1 == ServerConfiguration.environmentExample)
         let badConfig = Process()
@@ -212,12 +219,37 @@ import Glibc
             (["RFL_LOG_FORMAT": "xml"], "RFL_LOG_FORMAT: 'xml' is not text or json"),
             (["RFL_TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"], "RFL_TRUSTED_PROXIES: 'proxy.local' is not an IP address or CIDR range"),
             (["RFL_PASSWORD_MIN_LENGTH": "6"], "RFL_PASSWORD_MIN_LENGTH: '6' is not a whole number from 8 to 64"),
+            (["RFL_MEDIA_BACKEND": "b2"], "RFL_MEDIA_BACKEND: 'b2' is not local or s3"),
+            (["RFL_MEDIA_BACKEND": "s3", "RFL_S3_BUCKET": "rfl-media"],
+             "the S3 media store needs RFL_S3_ENDPOINT, RFL_S3_ACCESS_KEY_ID, RFL_S3_SECRET_ACCESS_KEY"),
+            (["RFL_S3_ENDPOINT": "https://s3.example.com"], "the S3 media store needs RFL_S3_BUCKET, RFL_S3_ACCESS_KEY_ID, RFL_S3_SECRET_ACCESS_KEY"),
+            (["RFL_MEDIA_BACKEND": "s3", "RFL_S3_ENDPOINT": "ftp://files.example.com", "RFL_S3_BUCKET": "rfl-media", "RFL_S3_ACCESS_KEY_ID": "K004", "RFL_S3_SECRET_ACCESS_KEY": "secret"],
+             "RFL_S3_ENDPOINT: 'ftp://files.example.com' is not an http or https URL of a host"),
+            (["RFL_MEDIA_BACKEND": "s3", "RFL_S3_ENDPOINT": "https://s3.us-west-004.backblazeb2.com", "RFL_S3_BUCKET": "Media_Files", "RFL_S3_ACCESS_KEY_ID": "K004", "RFL_S3_SECRET_ACCESS_KEY": "secret"],
+             "RFL_S3_BUCKET: 'Media_Files' is not a bucket name"),
+            (["RFL_MEDIA_BACKEND": "s3", "RFL_S3_REGION": "us west", "RFL_S3_ENDPOINT": "https://s3.us-west-004.backblazeb2.com", "RFL_S3_BUCKET": "rfl-media", "RFL_S3_ACCESS_KEY_ID": "K004", "RFL_S3_SECRET_ACCESS_KEY": "secret"], "RFL_S3_REGION: 'us west' is not a region name"),
+            (["RFL_MEDIA_BACKEND": "s3", "RFL_S3_TIMEOUT": "0", "RFL_S3_ENDPOINT": "https://s3.us-west-004.backblazeb2.com", "RFL_S3_BUCKET": "rfl-media", "RFL_S3_ACCESS_KEY_ID": "K004", "RFL_S3_SECRET_ACCESS_KEY": "secret"], "RFL_S3_TIMEOUT: '0' is not a whole number from 1 to 600"),
+            (["RFL_MEDIA_LINK_TTL": "604801"], "RFL_MEDIA_LINK_TTL: '604801' is not a whole number from 1 to 604800"),
         ]
         for (environment, message) in cases {
             await #expect { try await ServerConfiguration.load(environmentFile: nil, environment: environment) } throws: { error in
                 "\(error)".hasPrefix(message)
             }
         }
+    }
+
+    @Test func anS3StoreIsReadFromItsKeys() async throws {
+        let configuration = try await ServerConfiguration.load(environmentFile: nil, environment: [
+            "RFL_MEDIA_BACKEND": "S3", "RFL_S3_REGION": "us-west-004", "RFL_S3_TIMEOUT": "5", "RFL_S3_ENDPOINT": "https://s3.us-west-004.backblazeb2.com", "RFL_S3_BUCKET": "rfl-media", "RFL_S3_ACCESS_KEY_ID": "K004", "RFL_S3_SECRET_ACCESS_KEY": "secret",
+        ])
+        #expect(configuration.mediaBackend == .s3 && configuration.s3?.bucket == "rfl-media" && configuration.s3?.region == "us-west-004")
+        #expect(configuration.s3?.endpoint == "https://s3.us-west-004.backblazeb2.com" && configuration.s3?.timeout == .seconds(5))
+        #expect(configuration.s3?.credentials.accessKeyId == "K004" && configuration.s3?.credentials.secretAccessKey == "secret")
+        // The keys without the backend: read (for `media copy --from s3`), the media stay local.
+        let local = try await ServerConfiguration.load(environmentFile: nil, environment: [
+            "RFL_S3_ENDPOINT": "https://s3.us-west-004.backblazeb2.com", "RFL_S3_BUCKET": "rfl-media", "RFL_S3_ACCESS_KEY_ID": "K004", "RFL_S3_SECRET_ACCESS_KEY": "secret",
+        ])
+        #expect(local.mediaBackend == .local && local.s3?.region == "us-east-1")
     }
 
     @Test func packsThatDoNotLoadStopTheStart() async throws {
