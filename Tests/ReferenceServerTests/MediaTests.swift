@@ -100,6 +100,34 @@ import Testing
         }
     }
 
+    @Test func theListComesAPageAtATime() async throws {
+        let server = try await Self.server()
+        try await server.test { client in
+            let alice = try await client.login("alice").access
+            var uploaded: [String] = []
+            for index in 0..<7 {
+                uploaded.append(try await Self.upload(client, Self.png + [UInt8(index)], token: alice).json["id"] as? String ?? "")
+            }
+            // Newest first, three at a time, each upload once, the quota over all of them.
+            var seen: [String] = []
+            var cursor: String?
+            var pages = 0
+            repeat {
+                let page = try await client.call(.get, "/v1/media?limit=3" + (cursor.map { "&cursor=\($0)" } ?? ""), token: alice)
+                #expect(page.status == .ok && page.json["used_bytes"] as? Int == (pages == 0 ? 7 : 6) * 1009, "\(page.text)")
+                seen += (page.json["items"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page.json["next"] as? String
+                pages += 1
+                // The last of a page deleted before the next is asked for: the next still follows.
+                if pages == 1, let last = seen.last { #expect(try await client.call(.delete, "/v1/media/\(last)", token: alice).status == .noContent) }
+            } while cursor != nil && pages < 10
+            #expect(pages == 3 && seen.count == 7 && Set(seen) == Set(uploaded))
+            let stored = try await client.call(.get, "/v1/media?limit=100", token: alice).json["items"] as? [[String: Any]] ?? []
+            #expect(stored.compactMap { $0["id"] as? String } == uploaded.reversed().filter { $0 != seen[2] })
+            #expect(try await client.call(.get, "/v1/media?cursor=yesterday", token: alice).status == .badRequest)
+        }
+    }
+
     /// An upload of some content racing the deletion of its last other upload: whichever comes
     /// first, every record left names bytes that are there.
     @Test func anUploadRacingTheDeletionOfTheLastCopyKeepsItsBytes() async throws {

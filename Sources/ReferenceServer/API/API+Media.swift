@@ -29,7 +29,7 @@ extension API {
                                  sha256: sha256, size: bytes.count, contentType: type, createdAt: Date())
         let overQuota = Problem(.contentTooLarge, "too-large", title: .titleTooLarge, detail: .mediaQuotaExceeded,
                                 ["quota": String(configuration.mediaQuotaBytes)])
-        guard try await storage.media.media(ownerId: principal.user.id).usedBytes + bytes.count <= configuration.mediaQuotaBytes else { throw overQuota }
+        guard try await storage.media.usedBytes(ownerId: principal.user.id) + bytes.count <= configuration.mediaQuotaBytes else { throw overQuota }
         // The bytes first, then the record: a record never names missing bytes. Under the
         // content's lock, so that a deletion of its last record cannot remove the bytes between.
         try await services.mediaLocks.withLock(sha256) {
@@ -47,8 +47,22 @@ extension API {
     }
 
     func listMedia(_ input: Operations.ListMedia.Input) async throws -> Operations.ListMedia.Output {
-        let (items, used) = try await storage.media.media(ownerId: try principal.user.id)
-        return .ok(.init(body: .json(.init(items: items.map(Self.media), usedBytes: used, quotaBytes: configuration.mediaQuotaBytes))))
+        let owner = try principal.user.id
+        let limit = input.query.limit ?? Self.defaultPageSize
+        // The cursor is the time and id of the last upload of the previous page (which may have
+        // been deleted since): `1732700000000.m_…`.
+        var after: (createdAtMs: Int64, id: String)?
+        if let cursor = input.query.cursor {
+            let parts = cursor.split(separator: ".", maxSplits: 1)
+            guard parts.count == 2, let time = Int64(parts[0]), time >= 0 else { throw Problem.validation("cursor", .cursorInvalid) }
+            after = (time, String(parts[1]))
+        }
+        let items = try await storage.media.media(ownerId: owner, after: after, limit: limit + 1)
+        let page = items.prefix(limit)
+        // Stored times are whole milliseconds: rounding finds them back exactly.
+        let next = items.count > limit ? page.last.map { "\(Int64(($0.createdAt.timeIntervalSince1970 * 1000).rounded())).\($0.id)" } : nil
+        return .ok(.init(body: .json(.init(items: page.map(Self.media), next: next,
+                                           usedBytes: try await storage.media.usedBytes(ownerId: owner), quotaBytes: configuration.mediaQuotaBytes))))
     }
 
     /// `bytes=a-b`, `bytes=a-` or `bytes=-n` of a file of `size` bytes: the offsets, nil when the

@@ -98,7 +98,11 @@ public protocol MediaStore: Sendable {
     func create(_ record: MediaRecord, quota: Int) async throws
     func media(id: String) async throws -> MediaRecord?
     /// The owner's uploads, newest first, and the bytes they take.
-    func media(ownerId: String) async throws -> (items: [MediaRecord], usedBytes: Int)
+    /// The owner's uploads, newest first, after `cursor` (the time in milliseconds and the id
+    /// of the last of the previous page), at most `limit`.
+    func media(ownerId: String, after cursor: (createdAtMs: Int64, id: String)?, limit: Int) async throws -> [MediaRecord]
+    /// The bytes the owner's uploads take.
+    func usedBytes(ownerId: String) async throws -> Int
     /// Whether some record uses this content.
     func isUsed(sha256: String) async throws -> Bool
     /// Every content some record uses, once, with its type and size, by SHA-256.

@@ -301,12 +301,23 @@ struct SQLiteMediaStore: MediaStore {
         try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM media WHERE id = ?", arguments: [id]).map(Self.record) }
     }
 
-    func media(ownerId: String) async throws -> (items: [MediaRecord], usedBytes: Int) {
+    func media(ownerId: String, after cursor: (createdAtMs: Int64, id: String)?, limit: Int) async throws -> [MediaRecord] {
         try await pool.read { db in
-            let items = try Row.fetchAll(db, sql: "SELECT * FROM media WHERE owner_id = ? ORDER BY created_at_ms DESC, id LIMIT 1000",
-                                         arguments: [ownerId]).map(Self.record)
-            let used = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM media WHERE owner_id = ?", arguments: [ownerId]) ?? 0
-            return (items, used)
+            guard let cursor else {
+                return try Row.fetchAll(db, sql: "SELECT * FROM media WHERE owner_id = ? ORDER BY created_at_ms DESC, id LIMIT ?",
+                                        arguments: [ownerId, limit]).map(Self.record)
+            }
+            let time = cursor.createdAtMs
+            return try Row.fetchAll(db, sql: """
+                SELECT * FROM media WHERE owner_id = ? AND (created_at_ms < ? OR (created_at_ms = ? AND id > ?))
+                ORDER BY created_at_ms DESC, id LIMIT ?
+                """, arguments: [ownerId, time, time, cursor.id, limit]).map(Self.record)
+        }
+    }
+
+    func usedBytes(ownerId: String) async throws -> Int {
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM media WHERE owner_id = ?", arguments: [ownerId]) ?? 0
         }
     }
 
