@@ -88,7 +88,8 @@ struct Table {
             let (storage, pool) = try ServerOperations.open(server.configuration)
             defer { try? pool.close() }
             let user = try await storage.users.user(username: "alice")
-            let outcome = try await storage.campaigns.acceptInvitation(codeHash: API.tokenHash(code), userId: user?.id ?? "", at: Date().addingTimeInterval(3600))
+            let outcome = try await storage.campaigns.acceptInvitation(codeHash: API.tokenHash(code), userId: user?.id ?? "", at: Date().addingTimeInterval(3600),
+                                                                        log: NewCampaignEvent(kind: "member.joined", actorId: user?.id, characterId: nil, payload: "{}"))
             #expect(outcome == .ended)
             #expect(try await storage.campaigns.role(campaignId: campaign, userId: user?.id ?? "") == nil)
         }
@@ -159,6 +160,46 @@ struct Table {
 }
 
 @Suite struct CharacterTests {
+    /// A change and the log event that records it land together: when the log refuses the
+    /// event, the change is not made either (here a trigger stands for a failing disk).
+    @Test func aChangeAndItsLogEventAreOneTransaction() async throws {
+        let server = try await CampaignTests.server()
+        try await server.test { client in
+            let table = try await Table.make(client, players: ["alice"])
+            let alice = table.players[0]
+            let created = try await client.call(.post, "\(table.path)/characters", token: alice, json: #"{"name":"Ana","stats":{"speaking":4}}"#)
+            let character = "\(table.path)/characters/\(created.json["id"] as? String ?? "")"
+            let (storage, pool) = try ServerOperations.open(server.configuration)
+            defer { try? pool.close() }
+            let before = try await storage.play.newestSequence(campaignId: table.campaign)
+            try await pool.write { db in
+                try db.execute(sql: """
+                    CREATE TRIGGER refuse_log BEFORE INSERT ON campaign_events WHEN NEW.kind != 'member.joined'
+                    BEGIN SELECT RAISE(ABORT, 'the log refuses'); END
+                    """)
+            }
+            #expect(try await client.call(.post, "\(table.path)/characters", token: alice, json: #"{"name":"Bea"}"#).status == .internalServerError)
+            #expect(try await client.call(.patch, character, token: alice, json: #"{"name":"Ada"}"#, headers: [.ifMatch: "\"v1\""]).status == .internalServerError)
+            #expect(try await client.call(.delete, character, token: alice, headers: [.ifMatch: "\"v1\""]).status == .internalServerError)
+            #expect(try await client.call(.delete, "\(table.path)/members/\(try await client.call(.get, "/v1/me", token: alice).json["id"] as? String ?? "")",
+                                          token: alice).status == .internalServerError)
+            #expect(try await client.call(.post, "\(table.path)/archive", token: table.gameMaster).status == .internalServerError)
+            // Nothing changed: one character, still Ana at version 1, Alice still a member, the
+            // campaign open, and the log as it was.
+            let list = try await client.call(.get, "\(table.path)/characters", token: alice)
+            #expect((list.json["items"] as? [[String: Any]])?.map { $0["name"] as? String } == ["Ana"])
+            let sheet = try await client.call(.get, character, token: alice)
+            #expect(sheet.headers[.eTag] == "\"v1\"" && sheet.json["name"] as? String == "Ana")
+            #expect(try await client.call(.get, "\(table.path)/members", token: table.gameMaster).json["items"].map { ($0 as? [Any])?.count } == 2)
+            #expect(try await client.call(.get, table.path, token: alice).json["archived_at"] == nil)
+            #expect(try await storage.play.newestSequence(campaignId: table.campaign) == before)
+            // With the log back, the same changes are made and logged.
+            try await pool.write { db in try db.execute(sql: "DROP TRIGGER refuse_log") }
+            #expect(try await client.call(.patch, character, token: alice, json: #"{"name":"Ada"}"#, headers: [.ifMatch: "\"v1\""]).status == .ok)
+            #expect(try await storage.play.newestSequence(campaignId: table.campaign) == before + 1)
+        }
+    }
+
     @Test func playersBuildCharactersWithinTheRules() async throws {
         let server = try await CampaignTests.server()
         try await server.test { client in

@@ -37,10 +37,10 @@ extension API {
         return role
     }
 
-    /// Appends an event to the campaign's log (membership, characters, archiving).
-    func logEvent(_ campaignId: String, _ kind: String, character: String? = nil, _ fields: [String: String]) async throws {
-        try await published(try await storage.play.append(campaignId: campaignId, NewCampaignEvent(
-            kind: kind, actorId: RequestInfo.current?.principal?.user.id, characterId: character, payload: SQLiteGameSchema.json(fields))))
+    /// An event for the campaign's log (membership, characters, archiving), by the signed-in
+    /// user; the store appends it in the transaction of the change it records.
+    func logged(_ kind: String, character: String? = nil, _ fields: [String: String]) -> NewCampaignEvent {
+        NewCampaignEvent(kind: kind, actorId: RequestInfo.current?.principal?.user.id, characterId: character, payload: SQLiteGameSchema.json(fields))
     }
 
     /// Sends a stored event to the campaign's live sockets, rendered once for all of them, and
@@ -81,10 +81,10 @@ extension API {
 
     func archiveCampaign(_ input: Operations.ArchiveCampaign.Input) async throws -> Operations.ArchiveCampaign.Output {
         let before = try await campaignRecord(input.path.campaignId)
-        let record = try await storage.campaigns.archive(campaignId: before.id, at: Date())
-        if before.archivedAt == nil {
+        let (record, event) = try await storage.campaigns.archive(campaignId: before.id, at: Date(), log: logged("campaign.archived", [:]))
+        if let event {
             try await audit("campaign.archived", target: record.id)
-            try await logEvent(record.id, "campaign.archived", [:])
+            try await published(event)
         }
         return .ok(.init(body: .json(Self.campaign(record, role: .gameMaster))))
     }
@@ -107,10 +107,11 @@ extension API {
     func acceptInvitation(_ input: Operations.AcceptInvitation.Input) async throws -> Operations.AcceptInvitation.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
         let principal = try principal
-        switch try await storage.campaigns.acceptInvitation(codeHash: Self.tokenHash(body.code), userId: principal.user.id, at: Date()) {
-        case .joined(let campaign):
+        let joining = logged("member.joined", ["user": principal.user.id, "username": principal.user.username, "role": "player"])
+        switch try await storage.campaigns.acceptInvitation(codeHash: Self.tokenHash(body.code), userId: principal.user.id, at: Date(), log: joining) {
+        case .joined(let campaign, let event):
             try await audit("campaign.joined", target: campaign.id)
-            try await logEvent(campaign.id, "member.joined", ["user": principal.user.id, "username": principal.user.username, "role": "player"])
+            try await published(event)
             return .ok(.init(body: .json(Self.campaign(campaign, role: .player))))
         case .alreadyMember(let campaign):
             return .ok(.init(body: .json(Self.campaign(campaign, role: try await campaignRole(campaign.id)))))
@@ -133,15 +134,17 @@ extension API {
         let userId = input.path.userId
         let principal = try principal
         if userId != principal.user.id, try await campaignRole(campaignId) != .gameMaster { throw Problem.forbidden(.gameMasterOnly) }
+        let event: CampaignEvent
         do {
-            try await storage.campaigns.removeMember(campaignId: campaignId, userId: userId, revokingInvitations: userId != principal.user.id)
+            event = try await storage.campaigns.removeMember(campaignId: campaignId, userId: userId, revokingInvitations: userId != principal.user.id,
+                                                             log: logged("member.left", ["user": userId]))
         } catch StoreError.notFound {
             throw Problem.notFound(.memberNotFound)
         } catch StoreError.conflict {
             throw Problem.conflict(.lastGameMaster)
         }
         try await audit("member.removed", target: campaignId, ["user": userId])
-        try await logEvent(campaignId, "member.left", ["user": userId])
+        try await published(event)
         return .noContent(.init())
     }
 }

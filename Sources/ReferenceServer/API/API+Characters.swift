@@ -155,8 +155,8 @@ extension API {
         var record = CharacterRecord(id: UUID().uuidString.lowercased(), campaignId: campaign.id, ownerId: try principal.user.id, name: body.name,
                                      stats: [:], sources: [], version: 1, createdAt: now, updatedAt: now)
         record.stats = try Self.checkedStats(body.stats?.additionalProperties ?? [:], onto: record, loaded)
-        try await storage.characters.create(record)
-        try await logEvent(campaign.id, "character.created", character: record.id, ["character": record.id, "name": record.name])
+        try await published(try await storage.characters.create(record, log: logged("character.created", character: record.id,
+                                                                                      ["character": record.id, "name": record.name])))
         return .created(.init(headers: .init(eTag: Self.etag(record.version)), body: .json(try served(record, loaded, input.query.lang))))
     }
 
@@ -171,19 +171,20 @@ extension API {
     func store(_ changed: CharacterRecord, expected: Int, event: [String: String]) async throws -> CharacterRecord {
         var changed = changed
         changed.updatedAt = Date()
-        let stored: CharacterRecord
+        // The version it is stored as: the one it replaces, plus one.
+        var fields = event
+        fields["character"] = changed.id
+        fields["version"] = String(expected + 1)
+        let stored: (character: CharacterRecord, event: CampaignEvent)
         do {
-            stored = try await storage.characters.update(changed, expectedVersion: expected)
+            stored = try await storage.characters.update(changed, expectedVersion: expected, log: logged("character.updated", character: changed.id, fields))
         } catch StoreError.versionMismatch(let current) {
             throw Problem.preconditionFailed(etag: Self.etag(current))
         } catch StoreError.notFound {
             throw Problem.notFound(.characterNotFound)
         }
-        var fields = event
-        fields["character"] = stored.id
-        fields["version"] = String(stored.version)
-        try await logEvent(stored.campaignId, "character.updated", character: stored.id, fields)
-        return stored
+        try await published(stored.event)
+        return stored.character
     }
 
     func updateCharacter(_ input: Operations.UpdateCharacter.Input) async throws -> Operations.UpdateCharacter.Output {
@@ -204,15 +205,17 @@ extension API {
         let record = try await characterRecord(input.path.characterId, campaign: campaign.id)
         let expected = try Self.expectedVersion(input.headers.ifMatch, current: record.version)
         try await requireOwnerOrGameMaster(record)
+        let event: CampaignEvent
         do {
-            try await storage.characters.delete(id: record.id, expectedVersion: expected)
+            event = try await storage.characters.delete(id: record.id, expectedVersion: expected,
+                                                        log: logged("character.deleted", character: record.id, ["character": record.id, "name": record.name]))
         } catch StoreError.versionMismatch(let current) {
             throw Problem.preconditionFailed(etag: Self.etag(current))
         } catch StoreError.notFound {
             throw Problem.notFound(.characterNotFound)
         }
         try await audit("character.deleted", target: record.id, ["campaign": campaign.id, "name": record.name])
-        try await logEvent(campaign.id, "character.deleted", character: record.id, ["character": record.id, "name": record.name])
+        try await published(event)
         return .noContent(.init())
     }
 

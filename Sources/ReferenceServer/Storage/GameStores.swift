@@ -120,7 +120,7 @@ public struct InvitationRecord: Sendable, Equatable {
 
 /// What presenting an invitation code did.
 public enum InvitationOutcome: Sendable, Equatable {
-    case joined(CampaignRecord)
+    case joined(CampaignRecord, CampaignEvent)
     case alreadyMember(CampaignRecord)
     /// Expired, used up or revoked.
     case ended
@@ -141,12 +141,14 @@ public protocol CampaignStore: Sendable {
     /// Removes a member; `conflict(field: "role")` for the last game master, `notFound`. With
     /// `revokingInvitations`, the campaign's open invitations end too (a removed player does not
     /// come back with an old code).
-    func removeMember(campaignId: String, userId: String, revokingInvitations: Bool) async throws
-    func archive(campaignId: String, at: Date) async throws -> CampaignRecord
+    /// The change and its `log` event are one transaction, as with every change below that logs.
+    func removeMember(campaignId: String, userId: String, revokingInvitations: Bool, log: NewCampaignEvent) async throws -> CampaignEvent
+    /// Archives the campaign (once: the event is logged when it was not archived before).
+    func archive(campaignId: String, at: Date, log: NewCampaignEvent) async throws -> (campaign: CampaignRecord, event: CampaignEvent?)
     /// Stores an invitation under the hash of its code (the code itself is never stored).
     func createInvitation(_ invitation: InvitationRecord, codeHash: String) async throws
-    /// In one transaction: checks the invitation, counts the use and adds the member.
-    func acceptInvitation(codeHash: String, userId: String, at: Date) async throws -> InvitationOutcome
+    /// In one transaction: checks the invitation, counts the use, adds the member and logs `log`.
+    func acceptInvitation(codeHash: String, userId: String, at: Date, log: NewCampaignEvent) async throws -> InvitationOutcome
 }
 
 // MARK: - Characters
@@ -190,13 +192,14 @@ public struct CharacterRecord: Sendable, Equatable {
 }
 
 public protocol CharacterStore: Sendable {
-    func create(_ character: CharacterRecord) async throws
+    /// Each change and its `log` event are one transaction.
+    func create(_ character: CharacterRecord, log: NewCampaignEvent) async throws -> CampaignEvent
     func character(id: String) async throws -> CharacterRecord?
     func characters(campaignId: String) async throws -> [CharacterRecord]
     /// Replaces the character when its stored version is still `expectedVersion`, storing it
     /// as the next version; `StoreError.versionMismatch` otherwise, `notFound`.
-    func update(_ character: CharacterRecord, expectedVersion: Int) async throws -> CharacterRecord
-    func delete(id: String, expectedVersion: Int) async throws
+    func update(_ character: CharacterRecord, expectedVersion: Int, log: NewCampaignEvent) async throws -> (character: CharacterRecord, event: CampaignEvent)
+    func delete(id: String, expectedVersion: Int, log: NewCampaignEvent) async throws -> CampaignEvent
 }
 
 // MARK: - Play

@@ -241,7 +241,7 @@ struct SQLiteCampaignStore: CampaignStore {
         }
     }
 
-    func removeMember(campaignId: String, userId: String, revokingInvitations: Bool) async throws {
+    func removeMember(campaignId: String, userId: String, revokingInvitations: Bool, log: NewCampaignEvent) async throws -> CampaignEvent {
         try await pool.write { db in
             guard let role = try String.fetchOne(db, sql: "SELECT role FROM campaign_members WHERE campaign_id = ? AND user_id = ?",
                                                  arguments: [campaignId, userId]) else { throw StoreError.notFound }
@@ -255,15 +255,17 @@ struct SQLiteCampaignStore: CampaignStore {
                 try db.execute(sql: "UPDATE invitations SET revoked_at_ms = ? WHERE campaign_id = ? AND revoked_at_ms IS NULL",
                                arguments: [SQLiteStorage.ms(Date()), campaignId])
             }
+            return try SQLitePlayStore.append(db, campaignId: campaignId, log)
         }
     }
 
-    func archive(campaignId: String, at: Date) async throws -> CampaignRecord {
+    func archive(campaignId: String, at: Date, log: NewCampaignEvent) async throws -> (campaign: CampaignRecord, event: CampaignEvent?) {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE campaigns SET archived_at_ms = COALESCE(archived_at_ms, ?) WHERE id = ?",
+            try db.execute(sql: "UPDATE campaigns SET archived_at_ms = ? WHERE id = ? AND archived_at_ms IS NULL",
                            arguments: [SQLiteStorage.ms(at), campaignId])
+            let archivedNow = db.changesCount == 1
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM campaigns WHERE id = ?", arguments: [campaignId]) else { throw StoreError.notFound }
-            return try Self.campaign(row)
+            return (try Self.campaign(row), archivedNow ? try SQLitePlayStore.append(db, campaignId: campaignId, log) : nil)
         }
     }
 
@@ -276,7 +278,7 @@ struct SQLiteCampaignStore: CampaignStore {
         }
     }
 
-    func acceptInvitation(codeHash: String, userId: String, at: Date) async throws -> InvitationOutcome {
+    func acceptInvitation(codeHash: String, userId: String, at: Date, log: NewCampaignEvent) async throws -> InvitationOutcome {
         try await pool.write { db in
             guard let invitation = try Row.fetchOne(db, sql: "SELECT * FROM invitations WHERE code_hash = ?", arguments: [codeHash]),
                   let row = try Row.fetchOne(db, sql: "SELECT * FROM campaigns WHERE id = ?", arguments: [invitation["campaign_id"] as String])
@@ -293,7 +295,7 @@ struct SQLiteCampaignStore: CampaignStore {
             try db.execute(sql: "UPDATE invitations SET uses = uses + 1 WHERE code_hash = ?", arguments: [codeHash])
             try db.execute(sql: "INSERT INTO campaign_members (campaign_id, user_id, role, joined_at_ms) VALUES (?, ?, ?, ?)",
                            arguments: [campaign.id, userId, CampaignRole.player.rawValue, nowMs])
-            return .joined(campaign)
+            return .joined(campaign, try SQLitePlayStore.append(db, campaignId: campaign.id, log))
         }
     }
 }
@@ -308,7 +310,7 @@ struct SQLiteCharacterStore: CharacterStore {
                         createdAt: SQLiteStorage.date(row["created_at_ms"] as Int64), updatedAt: SQLiteStorage.date(row["updated_at_ms"] as Int64))
     }
 
-    func create(_ character: CharacterRecord) async throws {
+    func create(_ character: CharacterRecord, log: NewCampaignEvent) async throws -> CampaignEvent {
         try await pool.write { db in
             try db.execute(sql: """
                 INSERT INTO characters (id, campaign_id, owner_id, name, stats, sources, version, created_at_ms, updated_at_ms)
@@ -316,6 +318,7 @@ struct SQLiteCharacterStore: CharacterStore {
                 """, arguments: [character.id, character.campaignId, character.ownerId, character.name, SQLiteGameSchema.json(character.stats),
                                  SQLiteGameSchema.json(character.sources), character.version, SQLiteStorage.ms(character.createdAt),
                                  SQLiteStorage.ms(character.updatedAt)])
+            return try SQLitePlayStore.append(db, campaignId: character.campaignId, log)
         }
     }
 
@@ -330,7 +333,7 @@ struct SQLiteCharacterStore: CharacterStore {
         }
     }
 
-    func update(_ character: CharacterRecord, expectedVersion: Int) async throws -> CharacterRecord {
+    func update(_ character: CharacterRecord, expectedVersion: Int, log: NewCampaignEvent) async throws -> (character: CharacterRecord, event: CampaignEvent) {
         try await pool.write { db in
             try db.execute(sql: """
                 UPDATE characters SET name = ?, stats = ?, sources = ?, version = version + 1, updated_at_ms = ? WHERE id = ? AND version = ?
@@ -341,17 +344,19 @@ struct SQLiteCharacterStore: CharacterStore {
             }
             let stored = try Self.character(row)
             guard db.changesCount == 1 else { throw StoreError.versionMismatch(current: stored.version) }
-            return stored
+            return (stored, try SQLitePlayStore.append(db, campaignId: stored.campaignId, log))
         }
     }
 
-    func delete(id: String, expectedVersion: Int) async throws {
+    func delete(id: String, expectedVersion: Int, log: NewCampaignEvent) async throws -> CampaignEvent {
         try await pool.write { db in
-            guard let version = try Int.fetchOne(db, sql: "SELECT version FROM characters WHERE id = ?", arguments: [id]) else {
+            guard let row = try Row.fetchOne(db, sql: "SELECT version, campaign_id FROM characters WHERE id = ?", arguments: [id]) else {
                 throw StoreError.notFound
             }
+            let version: Int = row["version"]
             guard version == expectedVersion else { throw StoreError.versionMismatch(current: version) }
             try db.execute(sql: "DELETE FROM characters WHERE id = ?", arguments: [id])
+            return try SQLitePlayStore.append(db, campaignId: row["campaign_id"], log)
         }
     }
 }
