@@ -12,30 +12,17 @@ p99 and the maximum of each. moto is a Python process on the same two cores: the
 show the server's overhead plus moto's, not what a real store would answer.
 """
 import argparse
-import http.client
 import json
 import os
 import random
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
+
+from loadkit import Server, percentile
 
 PASSWORD = "a long enough passphrase for media"
 PNG = bytes([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def timed(connection, method, target, headers, body=None, expect=(200,)):
@@ -50,34 +37,9 @@ def timed(connection, method, target, headers, body=None, expect=(200,)):
 
 
 def measure(name, binary, extra_environment, files, size, rng):
-    folder = tempfile.mkdtemp(prefix="rfl-media-")
-    port = free_port()
-    environment = dict(os.environ, RFL_DATA_DIR=folder, RFL_PORT=str(port), RFL_BCRYPT_COST="4", RFL_LOG_LEVEL="warning",
-                       RFL_RATE_LIMIT_PER_MINUTE="1000000", RFL_RATE_LIMIT_BURST="1000000",
-                       RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE="1000000", RFL_ACCOUNT_RATE_LIMIT_BURST="1000000",
-                       RFL_MEDIA_QUOTA_BYTES=str(files * size * 2), RFL_MAX_MEDIA_BYTES=str(max(size, 1024)), **extra_environment)
-    env_file = os.path.join(folder, "none.env")
-    open(env_file, "w").close()
-    server = None
-    try:
-        subprocess.run([binary, "user", "add", "uploader", "--role", "player", "--env-file", env_file], input=PASSWORD, text=True,
-                       env=environment, check=True, capture_output=True)
-        server = subprocess.Popen([binary, "serve", "--env-file", env_file], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        connection = None
-        for _ in range(1000):
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port)
-                connection.request("GET", "/readyz")
-                connection.getresponse().read()
-                break
-            except OSError:
-                if server.poll() is not None:
-                    sys.exit(f"{name}: the server stopped: {server.stderr.read().decode()[-2000:]}")
-                time.sleep(0.02)
-        connection.request("POST", "/v1/auth/login", body=json.dumps({"username": "uploader", "password": PASSWORD}),
-                           headers={"Content-Type": "application/json"})
-        token = json.loads(connection.getresponse().read())["access_token"]
-        headers = {"Authorization": "Bearer " + token}
+    environment = dict(RFL_MEDIA_QUOTA_BYTES=str(files * size * 2), RFL_MAX_MEDIA_BYTES=str(max(size, 1024)), **extra_environment)
+    with Server(binary, "rfl-media-", environment) as server:
+        connection, headers = server.serve("uploader", PASSWORD)
         uploads, paths = [], []
         for _ in range(files):
             body = PNG + rng.randbytes(size - len(PNG))
@@ -92,11 +54,6 @@ def measure(name, binary, extra_environment, files, size, rng):
         for label, latencies in rows:
             print(f"{name}, {label}: {len(latencies)} requests of {size // 1024} KiB files, p50 {percentile(latencies, 0.5):.2f} ms, "
                   f"p99 {percentile(latencies, 0.99):.2f} ms, max {max(latencies):.2f} ms")
-    finally:
-        if server:
-            server.terminate()
-            server.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def main():

@@ -10,16 +10,13 @@ prefixes of two to four letters typed without accents (search-as-you-type), whol
 words, and with language, kind and tag filters. Prints p50, p99 and the maximum of each.
 """
 import argparse
-import http.client
 import json
 import os
 import random
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
+
+from loadkit import Server, percentile
 
 PASSWORD = "a long enough passphrase for search"
 SYLLABLES = ["ca", "fé", "ma", "ña", "lo", "ré", "su", "tí", "bo", "ción", "pa", "mé", "ro", "ga", "ná", "ve", "zo", "qui", "llo", "dé"]
@@ -36,17 +33,6 @@ def fold(text):
     return text.translate(str.maketrans("áéíóúñ", "aeioun"))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=".build/release/rfl-server")
@@ -54,13 +40,6 @@ def main():
     parser.add_argument("--queries", type=int, default=2000)
     arguments = parser.parse_args()
     rng = random.Random(2026)
-    folder = tempfile.mkdtemp(prefix="rfl-search-")
-    port = free_port()
-    environment = dict(os.environ, RFL_DATA_DIR=folder, RFL_PORT=str(port), RFL_BCRYPT_COST="4", RFL_LOG_LEVEL="warning",
-                       RFL_RATE_LIMIT_PER_MINUTE="1000000", RFL_RATE_LIMIT_BURST="1000000",
-                       RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE="1000000", RFL_ACCOUNT_RATE_LIMIT_BURST="1000000")
-    env_file = os.path.join(folder, "none.env")
-    open(env_file, "w").close()
     terms = []
     entries = []
     for index in range(arguments.entries):
@@ -72,33 +51,17 @@ def main():
             "examples": [{"language": "es", "text": f"Compré {term} en el {word(rng)} de la {word(rng)}."},
                          {"language": "en", "text": f"I bought a {english} at the {rng.choice(ENGLISH)}."}],
             "tags": rng.sample(TAGS, 2)}})
-    path = os.path.join(folder, "content.json")
-    with open(path, "w") as out:
-        json.dump({"entries": entries}, out, ensure_ascii=False)
-    server = None
-    try:
+    with Server(arguments.binary, "rfl-search-") as server:
+        path = os.path.join(server.folder, "content.json")
+        with open(path, "w") as out:
+            json.dump({"entries": entries}, out, ensure_ascii=False)
         started = time.time()
-        result = subprocess.run([arguments.binary, "content", "import", path, "--env-file", env_file], env=environment, capture_output=True, text=True)
+        result = server.command("content", "import", path)
         if result.returncode != 0:
             sys.exit(result.stderr)
         imported = time.time() - started
         print(f"imported {arguments.entries} entries ({os.path.getsize(path) / 1e6:.1f} MB of JSON) in {imported:.1f} s: {result.stdout.strip()}")
-        subprocess.run([arguments.binary, "user", "add", "reader", "--role", "player", "--env-file", env_file], input=PASSWORD, text=True,
-                       env=environment, check=True, capture_output=True)
-        server = subprocess.Popen([arguments.binary, "serve", "--env-file", env_file], env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        connection = None
-        for _ in range(500):
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port)
-                connection.request("GET", "/readyz")
-                connection.getresponse().read()
-                break
-            except OSError:
-                time.sleep(0.02)
-        connection.request("POST", "/v1/auth/login", body=json.dumps({"username": "reader", "password": PASSWORD}),
-                           headers={"Content-Type": "application/json"})
-        token = json.loads(connection.getresponse().read())["access_token"]
-        headers = {"Authorization": "Bearer " + token}
+        connection, headers = server.serve("reader", PASSWORD)
         kinds = {
             "prefix of 2-4 letters, no accents": lambda: fold(rng.choice(terms))[: rng.randint(2, 4)],
             "a whole term": lambda: fold(rng.choice(terms).split()[0]),
@@ -122,11 +85,6 @@ def main():
                 found.append(len(json.loads(body)["items"]))
             print(f"{name}: {per_kind} queries, p50 {percentile(latencies, 0.5):.2f} ms, p99 {percentile(latencies, 0.99):.2f} ms, "
                   f"max {max(latencies):.2f} ms; {sum(1 for count in found if count > 0) * 100 // len(found)}% found something")
-    finally:
-        if server:
-            server.terminate()
-            server.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

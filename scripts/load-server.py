@@ -34,13 +34,9 @@ import tempfile
 import time
 import urllib.request
 
+from loadkit import free_port, percentile
+
 PASSWORD = "a long enough passphrase for load"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(base, method, path, token=None, body=None, headers=None):
@@ -61,11 +57,6 @@ def rss_kib(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
     return 0
-
-
-def percentile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 async def sockets_worker(url, tokens, ready, start, results, count):
