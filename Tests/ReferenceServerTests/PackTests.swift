@@ -33,7 +33,7 @@ import Testing
             let xml = try await client.call(.get, "/v1/packs/core/1.0.0/xml", token: token)
             #expect(xml.status == .ok && xml.text == Self.coreXML)
             #expect(xml.headers[.contentType]?.hasPrefix("application/xml") == true)
-            #expect(xml.headers[.eTag] == "\"\(PackLibrary.sha256(Array(Self.coreXML.utf8)))\"")
+            #expect(xml.headers[.eTag] == "\"\(Hex.sha256(Self.coreXML))\"")
             #expect(try await client.call(.get, "/v1/packs/core/9.9.9", token: token).status == .notFound)
         }
         // A second start finds them stored and installs nothing again.

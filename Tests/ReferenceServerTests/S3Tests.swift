@@ -87,7 +87,7 @@ final class MotoServer: Sendable {
         return (response.status.code, Array(buffer: try await response.body.collect(upTo: 1 << 24)))
     }
 
-    static func key(_ bytes: [UInt8]) -> String { SigV4Signer.sha256(bytes) }
+    static func key(_ bytes: [UInt8]) -> String { Hex.sha256(bytes) }
 
     /// A bucket name no other test uses.
     static func bucket(_ name: String) -> String { "\(name)-\(UUID().uuidString.prefix(8).lowercased())" }

@@ -56,7 +56,7 @@ import Testing
             let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: "service")
             var request = Self.parse(try file(".req"))
             if let token = credentials.sessionToken { request.headers.append(("X-Amz-Security-Token", token)) }
-            let canonical = signer.canonicalRequest(request, payloadHash: SigV4Signer.sha256(request.body))
+            let canonical = signer.canonicalRequest(request, payloadHash: Hex.sha256(request.body))
             #expect(canonical.text == (try file(".creq")), "\(name): canonical request")
             let stringToSign = signer.stringToSign(canonicalRequest: canonical.text, amzDate: "20150830T123600Z")
             #expect(stringToSign == (try file(".sts")), "\(name): string to sign")

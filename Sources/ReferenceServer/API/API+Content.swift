@@ -19,7 +19,7 @@ extension API {
             let text = signature?.trimmingCharacters(in: .whitespaces) ?? ""
             presented = text.lowercased().hasPrefix("sha256=") ? Array(text.dropFirst(7).lowercased().utf8) : []
             let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
-            expected = Array(mac.map { String(format: "%02x", $0) }.joined().utf8)
+            expected = Array(Hex.string(mac).utf8)
         }
         // Compared in constant time, whatever the length presented.
         let digest = { (bytes: [UInt8]) in Array(SHA256.hash(data: bytes)) }
@@ -67,7 +67,7 @@ extension API {
         }
         // With signatures, the id is the signed body's hash: a header the signature does not
         // cover could replay a signed event under a new id.
-        let bodyHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let bodyHash = Hex.sha256(body)
         let eventId = configuration.cmsWebhookAuth == .hmac ? bodyHash : (input.headers.xWebhookId ?? bodyHash)
         let outcome = try await storage.content.apply(change, eventId: eventId, event: event, at: Date())
         switch outcome {

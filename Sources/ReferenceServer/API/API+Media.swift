@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Logging
@@ -23,7 +22,7 @@ extension API {
         guard let type = MediaType.detect(bytes) else {
             throw Problem(.unsupportedMediaType, "unsupported-media-type", title: .titleUnsupportedMediaType, detail: .mediaTypeUnknown)
         }
-        let sha256 = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        let sha256 = Hex.sha256(bytes)
         // A random id of the server's making: nothing about the file or its uploader shows in it.
         let record = MediaRecord(id: "m_" + Base64URL.encode((0..<18).map { _ in UInt8.random(in: 0...255) }), ownerId: principal.user.id,
                                  sha256: sha256, size: bytes.count, contentType: type, createdAt: Date())

@@ -31,7 +31,7 @@ extension API {
                                        code: diagnostic.code, message: diagnostic.message)
             }
             try await audit("pack.rejected", target: nil, ["errors": String(check.diagnostics.filter { $0.severity == .error }.count),
-                                                           "sha256": PackLibrary.sha256(xml)])
+                                                           "sha256": Hex.sha256(xml)])
             throw problem
         }
         let record = PackLibrary.record(packInfo, xml: xml, uploadedBy: principal.user.id, at: Date(), bundled: false)

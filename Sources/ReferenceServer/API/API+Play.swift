@@ -1,5 +1,4 @@
 import ContentPacks
-import Crypto
 import Foundation
 import Mechanics
 import OpenAPIRuntime
@@ -102,7 +101,7 @@ extension API {
     /// is told apart.
     static func requestHash(_ parts: [String?]) -> String {
         let text = parts.map { $0.map { "\($0.utf8.count):\($0)" } ?? "-" }.joined(separator: "|")
-        return SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        return Hex.sha256(text)
     }
 
     /// Runs `make` in the open session under the idempotency key, mapping the outcomes.

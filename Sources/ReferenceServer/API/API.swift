@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import HTTPTypes
 import Logging
@@ -62,7 +61,7 @@ struct API: APIProtocol {
     }
 
     static func tokenHash(_ token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.sha256(token)
     }
 
     func tokens(userId: String, sessionId: String, refreshToken: String) async throws -> Components.Schemas.Tokens {

@@ -15,13 +15,13 @@ public enum FairDice {
     /// A new secret server seed: 32 random bytes from the system's generator, as hex.
     public static func newServerSeed() -> String {
         var generator = SystemRandomNumberGenerator()
-        return hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return Hex.string((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     /// The SHA-256 of the seed's bytes, as hex: what is published before the first roll.
     public static func commitment(serverSeed: String) -> String? {
         guard let bytes = bytes(hex: serverSeed) else { return nil }
-        return hex(Array(SHA256.hash(data: bytes)))
+        return Hex.sha256(bytes)
     }
 
     /// The 64-bit seed of the roll with `nonce` in a session.
@@ -29,10 +29,6 @@ public enum FairDice {
         guard let key = bytes(hex: serverSeed) else { return nil }
         let mac = HMAC<SHA256>.authenticationCode(for: Data("\(clientSeed):\(nonce)".utf8), using: SymmetricKey(data: key))
         return Array(mac).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
     }
 
     static func bytes(hex: String) -> [UInt8]? {

@@ -1,5 +1,4 @@
 import ContentPacks
-import Crypto
 import Foundation
 import Logging
 import Mechanics
@@ -21,12 +20,8 @@ final class PackLibrary: Sendable {
         self.loader = loader
     }
 
-    static func sha256(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
-    }
-
     static func record(_ info: PackInfo, xml: [UInt8], uploadedBy: String?, at: Date, bundled: Bool) -> PackRecord {
-        PackRecord(id: info.id, version: info.version.description, sha256: sha256(xml), size: xml.count, titles: info.titles,
+        PackRecord(id: info.id, version: info.version.description, sha256: Hex.sha256(xml), size: xml.count, titles: info.titles,
                    language: info.language, requires: info.requires.map { "\($0.id) \($0.range.text)" }, uploadedBy: uploadedBy,
                    uploadedAt: at, bundled: bundled)
     }
@@ -42,7 +37,7 @@ final class PackLibrary: Sendable {
             let xml = Array(data)
             let info = try loader.describe(xml: xml, path: path)
             if let stored = try await store.pack(id: info.id, version: info.version.description) {
-                if stored.sha256 != Self.sha256(xml) {
+                if stored.sha256 != Hex.sha256(xml) {
                     logger.warning("a bundled pack differs from the stored version of the same number; the stored one is kept",
                                    metadata: ["pack": "\(info.id) \(info.version)", "file": "\(path)"])
                 }

@@ -70,12 +70,6 @@ public struct SigV4Signer: Sendable {
         return formatter.date(from: text)
     }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
-    }
-
-    static func sha256(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
-
     static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
 
     /// RFC 3986 percent-encoding of everything but the unreserved characters (and `/` where kept).
@@ -147,7 +141,7 @@ public struct SigV4Signer: Sendable {
     func scope(_ day: String) -> String { "\(day)/\(region)/\(service)/aws4_request" }
 
     public func stringToSign(canonicalRequest: String, amzDate: String) -> String {
-        ["AWS4-HMAC-SHA256", amzDate, scope(String(amzDate.prefix(8))), Self.sha256(Array(canonicalRequest.utf8))].joined(separator: "\n")
+        ["AWS4-HMAC-SHA256", amzDate, scope(String(amzDate.prefix(8))), Hex.sha256(canonicalRequest)].joined(separator: "\n")
     }
 
     func signature(_ stringToSign: String, day: String) -> String {
@@ -156,7 +150,7 @@ public struct SigV4Signer: Sendable {
         }
         var key = SymmetricKey(data: Data(("AWS4" + credentials.secretAccessKey).utf8))
         for part in [day, region, service, "aws4_request"] { key = mac(key, part) }
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        return Hex.string(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
     }
 
     /// Signs `request` at `date`: adds `X-Amz-Date` (when missing), the session token, and for
@@ -172,7 +166,7 @@ public struct SigV4Signer: Sendable {
         if let token = credentials.sessionToken, !names.contains("x-amz-security-token") {
             request.headers.append(("X-Amz-Security-Token", token))
         }
-        let payloadHash = unsignedPayload ? "UNSIGNED-PAYLOAD" : Self.sha256(request.body)
+        let payloadHash = unsignedPayload ? "UNSIGNED-PAYLOAD" : Hex.sha256(request.body)
         if isS3, !names.contains("x-amz-content-sha256") { request.headers.append(("X-Amz-Content-SHA256", payloadHash)) }
         let canonical = canonicalRequest(request, payloadHash: payloadHash)
         let day = String(amzDate.prefix(8))

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 import Logging
@@ -224,7 +223,7 @@ public enum ServerOperations {
                     progress("missing: \(content.sha256)")
                     continue
                 }
-                guard SHA256.hash(data: bytes).map({ String(format: "%02x", $0) }).joined() == content.sha256 else {
+                guard Hex.sha256(bytes) == content.sha256 else {
                     result.failed[content.sha256] = "its bytes in \(origin.description) do not match its SHA-256"
                     progress("damaged: \(content.sha256)")
                     continue

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 import Mechanics
@@ -322,7 +321,7 @@ struct SQLiteAuditStore: AuditStore {
     }
 
     static func hash(previous: String, canonical: String) -> String {
-        SHA256.hash(data: Data((previous + "\n" + canonical).utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.sha256(previous + "\n" + canonical)
     }
 
     static func detailsJSON(_ details: [String: String]) -> String {
