@@ -89,6 +89,15 @@ final class MotoServer: Sendable {
 
     static func key(_ bytes: [UInt8]) -> String { Hex.sha256(bytes) }
 
+    /// A server (with Alice and Bruno) whose media are in `s3`, its links lasting two minutes.
+    static func server(_ s3: S3BlobStore.Configuration) async throws -> TestServer {
+        try await MediaTests.server { configuration in
+            configuration.mediaBackend = .s3
+            configuration.s3 = s3
+            configuration.mediaLinkLifetime = 120
+        }
+    }
+
     /// A bucket name no other test uses.
     static func bucket(_ name: String) -> String { "\(name)-\(UUID().uuidString.prefix(8).lowercased())" }
 
@@ -163,11 +172,7 @@ final class MotoServer: Sendable {
     @Test func theServerKeepsMediaInTheBucket() async throws {
         let moto = try await MotoServer.shared()
         let s3 = moto.store(bucket: Self.bucket("server"))
-        let server = try await MediaTests.server { configuration in
-            configuration.mediaBackend = .s3
-            configuration.s3 = s3
-            configuration.mediaLinkLifetime = 120
-        }
+        let server = try await Self.server(s3)
         let store = try S3BlobStore(s3)
         try await server.test { client in
             let alice = try await client.login("alice").access
@@ -202,11 +207,7 @@ final class MotoServer: Sendable {
     @Test func linksArePresignedAsBotocoreSignsThem() async throws {
         let moto = try await MotoServer.shared()
         let s3 = moto.store(bucket: Self.bucket("links"))
-        let server = try await MediaTests.server { configuration in
-            configuration.mediaBackend = .s3
-            configuration.s3 = s3
-            configuration.mediaLinkLifetime = 120
-        }
+        let server = try await Self.server(s3)
         try await server.test { client in
             let alice = try await client.login("alice").access
             let uploaded = try await MediaTests.upload(client, MediaTests.png, token: alice)
@@ -254,10 +255,7 @@ final class MotoServer: Sendable {
     @Test func aStoreThatFailsIsAnswered503AndNothingIsRecorded() async throws {
         let moto = try await MotoServer.shared()
         let s3 = moto.store(bucket: Self.bucket("gone"))
-        let server = try await MediaTests.server { configuration in
-            configuration.mediaBackend = .s3
-            configuration.s3 = s3
-        }
+        let server = try await Self.server(s3)
         try await server.test { client in
             let alice = try await client.login("alice").access
             // The bucket disappears under the running server.
@@ -316,7 +314,7 @@ final class MotoServer: Sendable {
         #expect(try await ServerOperations.copyMedia(back.configuration, from: .s3) == .init(copied: 2, present: 0))
         // A file damaged on the disk is not copied, and is named.
         let damaged = Self.key(MediaTests.png + [1])
-        let blob = "\(back.configuration.mediaPath)/\(damaged.prefix(2))/\(damaged.dropFirst(2).prefix(2))/\(damaged)"
+        let blob = try LocalBlobStore(root: back.configuration.mediaPath).path(damaged)
         try Data([0, 0, 0]).write(to: URL(fileURLWithPath: blob))
         let again = try TestServer(sharing: local) { configuration in
             configuration.mediaBackend = .s3
