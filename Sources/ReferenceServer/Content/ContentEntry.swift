@@ -97,7 +97,7 @@ public struct ContentEntry: Sendable, Equatable, Codable {
         switch entry["updatedAt"] {
         case nil, is NSNull: break
         case let text as String:
-            guard let date = timestamp(text) else {
+            guard let date = SchemaNode.parseDate(text) else {
                 throw Refusal(field: "\(pointer)/updatedAt", reason: "'\(text.prefix(40))' is not an ISO 8601 time such as 2026-11-27T10:00:00.000Z")
             }
             revisedAt = date
@@ -207,15 +207,6 @@ public struct ContentEntry: Sendable, Equatable, Codable {
         default:
             throw Refusal(field: pointer, reason: "a text is a string, an object by language, or a list of {\"language\",\"text\"}")
         }
-    }
-
-    /// An ISO 8601 time, with or without fractions of a second (Strapi writes milliseconds).
-    static func timestamp(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
     }
 
     /// A BCP 47 language tag, lowercased (`es`, `pt-br`).

@@ -1,4 +1,6 @@
 import Foundation
+import Synchronization
+import Synchronization
 import Yams
 
 /// The HTTP contract read from openapi.yaml at start: every operation with its path, its
@@ -329,13 +331,20 @@ final class SchemaNode: @unchecked Sendable {
         return errors
     }
 
+    /// An RFC 3339 time, with or without fractions of a second; nil when it is not one. The two
+    /// formatters are made once (making one costs more than parsing with it) and used one
+    /// caller at a time.
     static func parseDate(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.date(from: text)
+        dateFormatters.withLock { $0.fractional.date(from: text) ?? $0.whole.date(from: text) }
     }
+
+    private static let dateFormatters = Mutex<(fractional: ISO8601DateFormatter, whole: ISO8601DateFormatter)>({
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let whole = ISO8601DateFormatter()
+        whole.formatOptions = [.withInternetDateTime]
+        return (fractional, whole)
+    }())
 
     /// An address with one `@`, something before it, and a dotted domain after it, without
     /// spaces: the shape, not deliverability.

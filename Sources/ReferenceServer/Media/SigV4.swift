@@ -53,21 +53,18 @@ public struct SigV4Signer: Sendable {
         self.service = service
     }
 
+    /// `yyyyMMdd'T'HHmmss'Z'` in UTC: ISO 8601's basic format (a value, so shared freely).
+    static let amzDateStyle = Date.ISO8601FormatStyle(dateSeparator: .omitted, dateTimeSeparator: .standard, timeSeparator: .omitted,
+                                                      timeZone: TimeZone(identifier: "UTC")!)
+
+    /// `20130524T000000Z`, the form of `X-Amz-Date`.
     public static func amzDate(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.string(from: date)
+        amzDateStyle.format(date)
     }
 
     /// The time of an `X-Amz-Date` (`20130524T000000Z`), nil when it is not one.
     public static func parseAmzDate(_ text: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.date(from: text)
+        try? amzDateStyle.parse(text)
     }
 
     static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
