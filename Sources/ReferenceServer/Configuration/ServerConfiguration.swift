@@ -228,8 +228,9 @@ public struct ServerConfiguration: Sendable {
         // The S3 store: needed with RFL_MEDIA_BACKEND=s3, and read whenever it is given (for
         // `rfl-server media copy --from s3`).
         let s3Keys = ["RFL_S3_ENDPOINT", "RFL_S3_BUCKET", "RFL_S3_ACCESS_KEY_ID", "RFL_S3_SECRET_ACCESS_KEY"]
-        if mediaBackend == .s3 || s3Keys.contains(where: { text($0, secret: $0.hasSuffix("SECRET_ACCESS_KEY")) != nil }) {
-            let missing = s3Keys.filter { text($0, secret: $0.hasSuffix("SECRET_ACCESS_KEY")) == nil }
+        let givenS3Keys = s3Keys.filter { text($0, secret: $0.hasSuffix("SECRET_ACCESS_KEY")) != nil }
+        if mediaBackend == .s3 || !givenS3Keys.isEmpty {
+            let missing = s3Keys.filter { !givenS3Keys.contains($0) }
             guard missing.isEmpty else { throw ConfigurationError("the S3 media store needs \(missing.joined(separator: ", "))") }
             let region = text("RFL_S3_REGION") ?? "us-east-1"
             guard region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
