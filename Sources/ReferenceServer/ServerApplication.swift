@@ -92,25 +92,30 @@ public enum ReferenceServer {
             accountLimiter: RateLimiter(configuration.accountRateLimit, clock: clock),
             now: hooks.wallClock ?? { Date() })
 
+        // The path of a request: the router chooses the route, and so the operation, once;
+        // everything after it is keyed by that operation (ScopeMiddleware names it).
         let router = Router(context: ServerContext.self)
         router.add(middleware: MetricsMiddleware())
         router.add(middleware: ScopeMiddleware(localizer: localizer, trustedProxies: configuration.trustedProxies, contract: contract))
         router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
         router.add(middleware: AddressRateLimitMiddleware(general: services.addressLimiter, authentication: services.authenticationLimiter))
-        router.add(middleware: BodyLimitMiddleware(defaultMaxBytes: configuration.maxBodyBytes,
-                                                   routeLimits: ["POST /v1/packs": configuration.maxPackBytes, "POST /v1/media": configuration.maxMediaBytes]))
-        router.add(middleware: ContractMiddleware(contract: contract))
         router.add(middleware: AuthenticationMiddleware(tokens: tokens, storage: storage, accountLimiter: services.accountLimiter))
+        router.add(middleware: AccessMiddleware())
+        router.add(middleware: BodyLimitMiddleware(limits: .init(json: configuration.maxBodyBytes, pack: configuration.maxPackBytes,
+                                                                 media: configuration.maxMediaBytes)))
+        router.add(middleware: ContractMiddleware(contract: contract))
+        router.add(middleware: CampaignAccessMiddleware(campaigns: storage.campaigns))
         try API(services: services).registerHandlers(
             on: router, configuration: .init(dateTranscoder: .iso8601, jsonEncodingOptions: [.sortedKeys]),
-            middlewares: [ResponseOverridesMiddleware(), EntityTagMiddleware(), PermissionMiddleware(campaigns: storage.campaigns), EmptyBodyMiddleware()])
+            middlewares: [ResponseOverridesMiddleware(), EntityTagMiddleware(), EmptyBodyMiddleware()])
 
         let onRunning = hooks.onServerRunning
         let live = LiveSocket(services: services)
         var app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(
-                maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(Int64(configuration.liveHeartbeatSeconds * 2)))))) { request, channel, logger in
+            server: .guardedHTTP1WebSocketUpgrade(
+                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(Int64(configuration.liveHeartbeatSeconds * 2))))),
+                headTimeout: .seconds(Int64(configuration.headTimeoutSeconds)), bodyTimeout: .seconds(Int64(configuration.bodyTimeoutSeconds))) { request, channel, logger in
                 live.shouldUpgrade(request, channel: channel, logger: logger)
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rfl-server"),

@@ -4,7 +4,7 @@ import Mechanics
 import OpenAPIRuntime
 
 /// Campaigns, members and invitations. Membership itself is checked before these run
-/// (``PermissionMiddleware``, from ``AccessPolicy``); what depends on the object (its owner, the
+/// (``AccessMiddleware`` and ``CampaignAccessMiddleware``, from ``AccessPolicy``); what depends on the object (its owner, the
 /// campaign being archived) is checked here.
 extension API {
     static func campaign(_ record: CampaignRecord, role: CampaignRole) -> Components.Schemas.Campaign {

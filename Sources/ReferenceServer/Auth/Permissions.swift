@@ -1,5 +1,6 @@
+import Foundation
 import HTTPTypes
-import OpenAPIRuntime
+import Hummingbird
 
 /// What a role may do. Roles grant permissions; routes require them. This file is the one
 /// place where either is decided.
@@ -130,8 +131,8 @@ public enum AccessPolicy {
     }
 
     /// Throws the problem that refuses the request, if it must be refused. Campaign
-    /// requirements are checked by ``PermissionMiddleware`` after this, against the store.
-    static func check(_ operationID: String, principal: Principal?, failure: MessageKey?, pathParameters: [String: Substring]) throws(Problem) {
+    /// requirements are checked by ``CampaignAccessMiddleware`` after this, against the store.
+    static func check(_ operationID: String, principal: Principal?, failure: MessageKey?, pathParameters: Parameters) throws(Problem) {
         guard let requirement = requirements[operationID] else {
             // An operation nobody classified is closed to everyone.
             throw Problem.forbidden(.permissionMissing, ["permission": operationID])
@@ -145,7 +146,7 @@ public enum AccessPolicy {
         case .permission(let permission):
             guard granted.contains(permission) else { throw Problem.forbidden(.permissionMissing, ["permission": permission.rawValue]) }
         case .selfOr(let permission, let parameter):
-            if pathParameters[parameter].map(String.init) == principal.user.id || granted.contains(permission) { return }
+            if pathParameters.get(parameter).map({ $0.removingPercentEncoding ?? $0 }) == principal.user.id || granted.contains(permission) { return }
             throw Problem.forbidden(.notYours)
         }
     }
@@ -159,26 +160,39 @@ struct CampaignAccess: Sendable {
     @TaskLocal static var current: CampaignAccess?
 }
 
-/// Applies ``AccessPolicy`` to every OpenAPI operation, by its operationId, and for campaign
-/// routes the membership the route requires.
-struct PermissionMiddleware: ServerMiddleware {
+/// Applies ``AccessPolicy`` to the operation the router chose: refuses a caller who is not
+/// signed in (401) or lacks the permission (403) before the body is read or checked.
+struct AccessMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let operation = context.operation else { return try await next(request, context) }
+        let info = RequestInfo.current
+        try AccessPolicy.check(operation.id, principal: info?.principal, failure: info?.authenticationFailure, pathParameters: context.parameters)
+        return try await next(request, context)
+    }
+}
+
+/// For the operations of a campaign, the membership the operation requires, read from the store
+/// after the request has passed the contract check: a caller who is not a member is answered 404
+/// (a campaign's existence is its members' business), a member who is not its game master 403.
+/// The handler finds the campaign and the caller's part in it in ``CampaignAccess``.
+struct CampaignAccessMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
     let campaigns: any CampaignStore
 
-    func intercept(_ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
-                   next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)) async throws -> (HTTPResponse, HTTPBody?) {
-        let info = RequestInfo.current
-        try AccessPolicy.check(operationID, principal: info?.principal, failure: info?.authenticationFailure, pathParameters: metadata.pathParameters)
-        if case .campaign(let level) = AccessPolicy.requirements[operationID], let principal = info?.principal {
-            guard let id = metadata.pathParameters["campaignId"].map(String.init),
-                  let membership = try await campaigns.membership(campaignId: id, userId: principal.user.id) else {
-                throw Problem.notFound(.campaignNotFound)
-            }
-            if level == .gameMaster, membership.role != .gameMaster { throw Problem.forbidden(.gameMasterOnly) }
-            // The handler finds the campaign and the caller's part in it without reading them again.
-            return try await CampaignAccess.$current.withValue(CampaignAccess(campaign: membership.campaign, role: membership.role)) {
-                try await next(request, body, metadata)
-            }
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let operation = context.operation, case .campaign(let level) = AccessPolicy.requirements[operation.id],
+              let principal = RequestInfo.current?.principal else {
+            return try await next(request, context)
         }
-        return try await next(request, body, metadata)
+        guard let id = context.parameters.get("campaignId").map({ $0.removingPercentEncoding ?? $0 }),
+              let membership = try await campaigns.membership(campaignId: id, userId: principal.user.id) else {
+            throw Problem.notFound(.campaignNotFound)
+        }
+        if level == .gameMaster, membership.role != .gameMaster { throw Problem.forbidden(.gameMasterOnly) }
+        return try await CampaignAccess.$current.withValue(CampaignAccess(campaign: membership.campaign, role: membership.role)) {
+            try await next(request, context)
+        }
     }
 }

@@ -79,6 +79,11 @@ public struct ServerConfiguration: Sendable {
     public var s3: S3BlobStore.Configuration?
     /// Seconds a download link lasts (`RFL_MEDIA_LINK_TTL`).
     public var mediaLinkLifetime = 300
+    /// Seconds a client has to send a request's head, from the connection's start or the end of
+    /// the previous answer (`RFL_HEAD_TIMEOUT`; an idle connection is closed after it too), and
+    /// its whole body, from the end of the head (`RFL_BODY_TIMEOUT`).
+    public var headTimeoutSeconds = 10
+    public var bodyTimeoutSeconds = 60
     /// Proxies whose `X-Forwarded-For` is believed (`RFL_TRUSTED_PROXIES`, addresses or CIDR
     /// ranges, comma-separated). Empty: the connection's address is the client's.
     public var trustedProxies: [AddressRange] = []
@@ -120,8 +125,8 @@ public struct ServerConfiguration: Sendable {
         ("RFL_PASSWORD_MIN_LENGTH", "12", "Shortest password accepted, in characters, 8 to 64."),
         ("RFL_RATE_LIMIT_PER_MINUTE", "300", "Requests a minute per client address, on every route."),
         ("RFL_RATE_LIMIT_BURST", "60", "Requests one client address may make at once."),
-        ("RFL_AUTH_RATE_LIMIT_PER_MINUTE", "30", "Requests a minute per client address on /v1/auth/*."),
-        ("RFL_AUTH_RATE_LIMIT_BURST", "30", "Burst on /v1/auth/* per client address."),
+        ("RFL_AUTH_RATE_LIMIT_PER_MINUTE", "30", "Requests a minute per client address on the authentication operations (register, login, refresh, logout)."),
+        ("RFL_AUTH_RATE_LIMIT_BURST", "30", "Burst on the authentication operations per client address."),
         ("RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE", "600", "Requests a minute per signed-in account."),
         ("RFL_ACCOUNT_RATE_LIMIT_BURST", "120", "Burst per signed-in account."),
         ("RFL_LOGIN_FAILURES_BEFORE_BACKOFF", "5", "Failed logins of one account before each next attempt must wait."),
@@ -147,6 +152,8 @@ public struct ServerConfiguration: Sendable {
         ("RFL_MAX_MEDIA_BYTES", "10485760", "Largest media upload (image or recording), in bytes."),
         ("RFL_MEDIA_QUOTA_BYTES", "104857600", "Bytes one user's uploads may take in all."),
         ("RFL_MEDIA_DIR", "", "Folder of the media files; empty: media/ in RFL_DATA_DIR."),
+        ("RFL_HEAD_TIMEOUT", "10", "Seconds a client has to send a request's head (from connecting or the previous answer), 1 to 600; then the connection is closed."),
+        ("RFL_BODY_TIMEOUT", "60", "Seconds a client has to send a request's whole body, 1 to 3600; then it is answered 408 and the connection closed."),
         ("RFL_TRUSTED_PROXIES", "", "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated."),
     ]
 
@@ -255,6 +262,8 @@ public struct ServerConfiguration: Sendable {
             guard let mode = CMSWebhookAuth(rawValue: raw.lowercased()) else { throw ConfigurationError("RFL_CMS_WEBHOOK_AUTH: '\(raw)' is not token or hmac") }
             cmsWebhookAuth = mode
         }
+        headTimeoutSeconds = try integer("RFL_HEAD_TIMEOUT", 1...600, headTimeoutSeconds)
+        bodyTimeoutSeconds = try integer("RFL_BODY_TIMEOUT", 1...3600, bodyTimeoutSeconds)
         if let raw = text("RFL_TRUSTED_PROXIES") {
             trustedProxies = try raw.split(separator: ",").map { item in
                 let entry = item.trimmingCharacters(in: .whitespaces)

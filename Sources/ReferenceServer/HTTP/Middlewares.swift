@@ -3,12 +3,19 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import OpenAPIRuntime
 import Synchronization
 
-/// The outermost layer: gives each request its id, client address and language, binds them for
-/// everything below, turns every error into a localized problem answer, and adds the headers
-/// every answer carries (`X-Request-Id`, `Content-Language`, security headers).
+/// The outermost layer: gives each request its id, operation, client address and language,
+/// binds them for everything below, turns every error into a localized problem answer, and adds
+/// the headers every answer carries (`X-Request-Id`, `Content-Language`, security headers).
+///
+/// The operation is the one of the route the router chose. The router decides the route once
+/// (its trie drops empty segments, so `/v1/media/` and `//v1//media` take the route `/v1/media`,
+/// and refuses what matches no route: `/v1/./media`, `/V1/media`, `%2F` in a literal segment);
+/// from here on every decision — rate-limit class, body limit, authentication, permission,
+/// contract, metrics — reads that operation, and none matches the path's text again.
 struct ScopeMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let localizer: Localizer
@@ -22,10 +29,20 @@ struct ScopeMiddleware: RouterMiddleware {
         let language = Language.negotiate(request.headers[.acceptLanguage])
         var logger = context.logger
         logger[metadataKey: "request_id"] = "\(id)"
-        let info = RequestInfo(id: id, address: address, language: language, userAgent: request.headers[.userAgent].map { String($0.prefix(256)) },
-                               path: request.uri.path, method: request.method.rawValue, principal: nil, authenticationFailure: nil, logger: logger)
+        var info = RequestInfo(id: id, address: address, language: language, userAgent: request.headers[.userAgent].map { String($0.prefix(256)) },
+                               path: request.uri.path, method: request.method.rawValue, operationId: nil, principal: nil, authenticationFailure: nil, logger: logger)
+        var context = context
         var response: Response
         do {
+            // A request no route took has no operation: the router answers 404 (or 405) after the
+            // middlewares. A route the contract does not name is refused.
+            if let route = context.endpointPath {
+                guard let operation = contract.operation(method: request.method.rawValue, route: route) else {
+                    throw Problem.notFound(.routeNotFound, ["path": request.uri.path])
+                }
+                context.operation = operation
+                info.operationId = operation.id
+            }
             response = try await RequestInfo.$current.withValue(info) { try await next(request, context) }
         } catch {
             response = problemResponse(for: error, info: info, logger: logger)
@@ -35,7 +52,7 @@ struct ScopeMiddleware: RouterMiddleware {
         response.headers[.xContentTypeOptions] = "nosniff"
         response.headers[.referrerPolicy] = "no-referrer"
         if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
-        if request.uri.path == "/lab" || request.uri.path.hasPrefix("/lab/") {
+        if info.operationId == "getLab" || info.operationId == "getLabAsset" {
             // The dice lab: its own script and style sheet, and the API, from this origin only.
             response.headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
                 + "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -98,6 +115,10 @@ struct ScopeMiddleware: RouterMiddleware {
                 return Problem.validation("/", .fieldInvalid)
             }
             return .internal(requestId: info.id)
+        case is HTTPParserError:
+            // The body's framing broke (a bad chunk, a connection that ended early): the
+            // request cannot be read (RFC 9112); RequestGuardHandler closes the connection.
+            return Problem(.badRequest, "malformed-request", title: .titleValidation, detail: .fieldInvalid)
         case let http as HTTPError:
             switch http.status {
             case .notFound:
@@ -141,8 +162,8 @@ struct ScopeMiddleware: RouterMiddleware {
     }
 }
 
-/// Rate limits per client address: all routes share one bucket per address, and the
-/// authentication routes have a stricter one of their own.
+/// Rate limits per client address: all routes share one bucket per address, and the operations
+/// of the authentication class (``OperationPolicy``) have a stricter one of their own.
 struct AddressRateLimitMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let general: RateLimiter
@@ -151,7 +172,9 @@ struct AddressRateLimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let address = RequestInfo.current?.address ?? "unknown"
         var decisions = [general.take(address)]
-        if request.uri.path.hasPrefix("/v1/auth/") { decisions.append(authentication.take("auth " + address)) }
+        if let operation = context.operation, OperationPolicy.rateLimitClass(operation.id) == .authentication {
+            decisions.append(authentication.take("auth " + address))
+        }
         let binding = decisions.first { !$0.allowed } ?? decisions.min { $0.remaining < $1.remaining }!
         let headers = RateLimitHeaders.fields(binding)
         guard binding.allowed else { throw Problem.rateLimited(.rateLimited, retryAfter: binding.retryAfter, headers: headers) }
@@ -180,16 +203,16 @@ enum RateLimitHeaders {
     }
 }
 
-/// Refuses bodies above the configured size while they stream in (413), without holding more
-/// than that in memory, then hands the collected body on.
+/// Refuses bodies above the operation's size limit while they stream in (413), without holding
+/// more than that in memory, then hands the collected body on. A request no route took has no
+/// body worth reading: it is refused before its body is read.
 struct BodyLimitMiddleware: RouterMiddleware {
     typealias Context = ServerContext
-    let defaultMaxBytes: Int
-    /// Other limits for some routes, by "METHOD /path" (pack uploads).
-    var routeLimits: [String: Int] = [:]
+    let limits: OperationPolicy.BodyLimits
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let maxBytes = routeLimits["\(request.method.rawValue) \(request.uri.path)"] ?? defaultMaxBytes
+        guard let operation = context.operation else { return try await next(request, context) }
+        let maxBytes = limits.maxBytes(OperationPolicy.bodyClass(operation.id))
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBytes { throw Problem.tooLarge(max: maxBytes) }
         var request = request
         var collected = ByteBuffer()
@@ -203,26 +226,30 @@ struct BodyLimitMiddleware: RouterMiddleware {
     }
 }
 
-/// Checks every request against the operation the OpenAPI document declares for it; a request
-/// for no declared operation goes on to the router, which answers 404 or 405.
+/// Checks every request against its operation in the OpenAPI document (parameters, headers and
+/// body), with the path parameters the router took. Runs after authentication and the
+/// permission check, so an anonymous caller of a protected operation is answered 401, not a
+/// schema error.
 struct ContractMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let contract: APIContract
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let (operation, parameters) = contract.match(method: request.method.rawValue, path: request.uri.path) else {
-            return try await next(request, context)
-        }
+        guard let operation = context.operation else { return try await next(request, context) }
         var request = request
         let buffer = try await request.body.collect(upTo: .max)
         request.body = .init(buffer: buffer)
+        var pathParameters: [String: String] = [:]
+        for (name, value) in context.parameters {
+            pathParameters[String(name)] = value.removingPercentEncoding ?? String(value)
+        }
         var query: [String: [String]] = [:]
         for (key, value) in request.uri.queryParameters { query[String(key), default: []].append(String(value)) }
         var headers: [String: String] = [:]
         for parameter in operation.parameters where parameter.location == "header" {
             if let name = HTTPField.Name(parameter.name), let value = request.headers[name] { headers[parameter.name.lowercased()] = value }
         }
-        let errors = try contract.validate(operation, pathParameters: parameters, query: query, headers: headers,
+        let errors = try contract.validate(operation, pathParameters: pathParameters, query: query, headers: headers,
                                            contentType: request.headers[.contentType], body: Array(buffer: buffer))
         guard errors.isEmpty else { throw Problem.validation(errors) }
         return try await next(request, context)

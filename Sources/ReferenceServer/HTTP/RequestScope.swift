@@ -6,6 +6,9 @@ import NIOCore
 public struct ServerContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public let peerAddress: String?
+    /// The contract's operation for the route the router chose (``ScopeMiddleware``); nil
+    /// for a request no route took. Every per-request decision is keyed by it.
+    var operation: APIContract.Operation?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
@@ -33,6 +36,8 @@ public struct RequestInfo: Sendable {
     public let userAgent: String?
     public let path: String
     public let method: String
+    /// The operationId of the route the router chose, when one did.
+    public var operationId: String?
     public var principal: Principal?
     /// Why a presented access token was refused, when it was.
     public var authenticationFailure: MessageKey?

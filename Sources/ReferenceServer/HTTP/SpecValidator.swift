@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import Synchronization
 import Yams
 
 /// The HTTP contract read from openapi.yaml at start: every operation with its path, its
@@ -9,6 +8,8 @@ import Yams
 /// and every field at fault is named in one answer.
 public final class APIContract: Sendable {
     let operations: [Operation]
+    /// The operations by "METHOD /route".
+    private let operationsByRoute: [String: Operation]
     /// The document's text, served at /openapi.yaml.
     public let document: String
     /// The parsed document, for the docs page.
@@ -91,33 +92,31 @@ public final class APIContract: Sendable {
             }
         }
         self.operations = operations
+        operationsByRoute = Dictionary(operations.map { ($0.method + " " + $0.path, $0) }, uniquingKeysWith: { first, _ in first })
     }
 
-    /// The operation for a method and path, with the path's parameters.
-    func match(method: String, path: String) -> (Operation, [String: String])? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
-        for operation in operations where operation.method == method && operation.segments.count == parts.count {
-            var values: [String: String] = [:]
-            var matched = true
-            for (segment, part) in zip(operation.segments, parts) {
-                switch segment {
-                case .literal(let text): if text != part { matched = false }
-                case .parameter(let name): if part.isEmpty { matched = false } else { values[name] = part.removingPercentEncoding ?? part }
-                }
-                if !matched { break }
-            }
-            if matched { return (operation, values) }
-        }
-        return nil
+    /// The operation the router chose: its method and its route as the router names it
+    /// (`/v1/campaigns/{campaignId}`, the document's own path). The router decides which route a
+    /// request takes, once; every check after it looks the operation up by that decision and
+    /// never matches the request's path text again.
+    func operation(method: String, route: String) -> Operation? {
+        operationsByRoute[method + " " + route]
     }
 
-    /// The methods the document declares at a path (for 405 answers).
+    /// The operation with an operationId.
+    func operation(id: String) -> Operation? {
+        operations.first { $0.id == id }
+    }
+
+    /// The methods the document declares at a path, for the `Allow` header of a 405 answer to a
+    /// request that no route took. The path is split as the router splits it (empty segments
+    /// dropped, nothing decoded, case kept), so a spelling the router refuses is refused here too.
     func methods(at path: String) -> [String] {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
         return operations.filter { operation in
             operation.segments.count == parts.count && zip(operation.segments, parts).allSatisfy { segment, part in
                 if case .literal(let text) = segment { return text == part }
-                return !part.isEmpty
+                return true
             }
         }.map(\.method)
     }
