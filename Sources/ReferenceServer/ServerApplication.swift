@@ -99,25 +99,26 @@ public enum ReferenceServer {
         router.add(middleware: ScopeMiddleware(localizer: localizer, trustedProxies: configuration.trustedProxies, contract: contract))
         router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
         router.add(middleware: AddressRateLimitMiddleware(general: services.addressLimiter, authentication: services.authenticationLimiter))
-        router.add(middleware: AuthenticationMiddleware(tokens: tokens, storage: storage, accountLimiter: services.accountLimiter))
+        let authenticator = Authenticator(tokens: tokens, sessions: storage.sessions)
+        let contractCheck = ContractMiddleware(contract: contract)
+        router.add(middleware: AuthenticationMiddleware(authenticator: authenticator, accountLimiter: services.accountLimiter))
+        router.add(middleware: LiveUpgradeMiddleware(live: LiveSocket(services: services, authenticator: authenticator), contract: contractCheck))
         router.add(middleware: AccessMiddleware())
         router.add(middleware: BodyLimitMiddleware(limits: .init(json: configuration.maxBodyBytes, pack: configuration.maxPackBytes,
                                                                  media: configuration.maxMediaBytes)))
-        router.add(middleware: ContractMiddleware(contract: contract))
+        router.add(middleware: contractCheck)
         router.add(middleware: CampaignAccessMiddleware(campaigns: storage.campaigns))
         try API(services: services).registerHandlers(
             on: router, configuration: .init(dateTranscoder: .iso8601, jsonEncodingOptions: [.sortedKeys]),
             middlewares: [ResponseOverridesMiddleware(), EntityTagMiddleware(), EmptyBodyMiddleware()])
 
         let onRunning = hooks.onServerRunning
-        let live = LiveSocket(services: services)
         var app = Application(
             router: router,
             server: .guardedHTTP1WebSocketUpgrade(
+                webSocketRouter: router,
                 configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(Int64(configuration.liveHeartbeatSeconds * 2))))),
-                headTimeout: .seconds(Int64(configuration.headTimeoutSeconds)), bodyTimeout: .seconds(Int64(configuration.bodyTimeoutSeconds))) { request, channel, logger in
-                live.shouldUpgrade(request, channel: channel, logger: logger)
-            },
+                headTimeout: .seconds(Int64(configuration.headTimeoutSeconds)), bodyTimeout: .seconds(Int64(configuration.bodyTimeoutSeconds))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rfl-server"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? configuration.port

@@ -196,6 +196,29 @@ func eventually(_ seconds: Double = 20, _ condition: () -> Bool) async throws ->
         }
     }
 
+    /// The upgrade takes the path of every request: the router's spellings reach the socket, the
+    /// contract checks its parameters, and an upgrade of another operation is refused.
+    @Test func theUpgradeTakesTheRequestPath() async throws {
+        let server = try TestServer()
+        try await server.addUser("gamemaster", role: .gameMaster)
+        try await server.addUser("alice")
+        try await server.testLive { client in
+            let table = try await Table.make(client, players: ["alice"])
+            let spelled = LiveRecorder.connect(client, "/\(table.path)//live/", header: table.players[0])
+            #expect(try await eventually { !spelled.messages("welcome").isEmpty })
+            spelled.close()
+            // Refused before any socket: no welcome, no close frame.
+            for path in ["\(table.path)/live?after=not-a-number", "\(table.path)/live?unknown=1", "/healthz", "/v1/auth/logout"] {
+                let refused = LiveRecorder.connect(client, path, header: table.players[0])
+                #expect(try await eventually { refused.ended.withLock { $0 } }, "\(path)")
+                #expect(refused.messages.isEmpty && refused.closeCode.withLock { $0 } == nil, "\(path)")
+            }
+            // The session survived the refused upgrade of logout: the handler never ran.
+            #expect(try await client.call(.get, "/v1/me", token: table.players[0]).status == .ok)
+            #expect(try await eventually { spelled.ended.withLock { $0 } })
+        }
+    }
+
     @Test func chattyClientsAreClosedAndHeartbeatsFlow() async throws {
         let server = try TestServer { $0.liveMessagesBurst = 3; $0.liveMessagesPerMinute = 1; $0.liveHeartbeatSeconds = 1 }
         try await server.addUser("gamemaster", role: .gameMaster)

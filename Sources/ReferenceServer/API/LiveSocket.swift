@@ -11,8 +11,14 @@ import Synchronization
 /// docs/realtime.md is the protocol: authentication by the upgrade's `Authorization` header or a
 /// first `hello` message (never the URL), the campaign's events in order from any sequence the
 /// client last saw, presence, heartbeats, and bounds on slow or chatty clients.
+///
+/// The upgrade request takes the same path as every request: the router names its operation
+/// (`connectLive`), the address's rate limit and the bearer token are applied by the same
+/// middlewares, and its parameters are checked against the contract; ``LiveUpgradeMiddleware``
+/// then hands the connection to a ``Connection``.
 struct LiveSocket: Sendable {
     let services: Services
+    let authenticator: Authenticator
 
     /// Close codes of the protocol (4000–4999 are the application's).
     enum CloseCode {
@@ -23,49 +29,67 @@ struct LiveSocket: Sendable {
         static let badMessage: UInt16 = 4400
     }
 
-    /// The campaign id of a live path, `/v1/campaigns/{id}/live`.
-    static func campaignId(path: String) -> String? {
-        let parts = path.split(separator: "?", maxSplits: 1).first.map { $0.split(separator: "/", omittingEmptySubsequences: false) } ?? []
-        guard parts.count == 5, parts[0].isEmpty, parts[1] == "v1", parts[2] == "campaigns", parts[4] == "live", !parts[3].isEmpty,
-              parts[3].count <= 64 else { return nil }
-        return String(parts[3]).removingPercentEncoding
+    /// The messages a client sends: `hello` (with a token, when the upgrade had no
+    /// `Authorization` header, and optionally the last sequence seen) and `ping`.
+    struct ClientMessage: Decodable {
+        var type: String
+        var token: String?
+        var after: Int64?
     }
 
-    /// `after=N` of the query, if any.
-    static func after(path: String) -> Int64? {
-        guard let query = path.split(separator: "?", maxSplits: 1).dropFirst().first else { return nil }
-        for item in query.split(separator: "&") where item.hasPrefix("after=") {
-            return Int64(item.dropFirst(6))
+    /// The messages the server sends besides the campaign's events (``LiveEnvelope``).
+    struct Welcome: Encodable {
+        struct User: Encodable {
+            var id: String
+            var username: String
         }
-        return nil
+        var type = "welcome"
+        var campaign: String
+        var user: User
+        var role: String
+        var heartbeatSeconds: Int
+        var bufferLimit: Int
     }
 
-    /// Decides an upgrade: only live paths, within the client address's rate limit.
-    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel, logger: Logger) -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
-        guard request.method == .get, let path = request.path, let campaignId = Self.campaignId(path: path) else { return .dontUpgrade }
-        let address = ScopeMiddleware.clientAddress(forwardedFor: request.headerFields[values: .forwardedFor],
-                                                    peer: channel.remoteAddress?.ipAddress, trustedProxies: services.configuration.trustedProxies)
-        // Over the limit: no upgrade, and the HTTP route answers (with the rate-limit problem).
-        guard services.addressLimiter.take("addr " + address).allowed else { return .dontUpgrade }
-        let authorization = request.headerFields[.authorization]
-        let after = Self.after(path: path)
-        let requestId = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        return .upgrade([HTTPField.Name("X-Request-Id")!: requestId]) { inbound, outbound, _ in
-            var connectionLogger = logger
-            connectionLogger[metadataKey: "request_id"] = "\(requestId)"
-            connectionLogger[metadataKey: "campaign"] = "\(campaignId)"
-            try await Connection(services: services, campaignId: campaignId, authorization: authorization, after: after, address: address,
-                                 channel: channel, outbound: outbound, logger: connectionLogger).run(inbound)
+    struct Presence: Encodable {
+        struct Connected: Encodable {
+            var userId: String
+            var username: String
+            var connections: Int
         }
+        var type = "presence"
+        var campaign: String
+        var connected: [Connected]
+    }
+
+    /// `pong` (the answer to a ping) and `heartbeat`, with the newest sequence sent.
+    struct Beat: Encodable {
+        var type: String
+        var lastSequence: Int64
+    }
+
+    struct ErrorMessage: Encodable {
+        var type = "error"
+        var code: Int
+        var message: String
+    }
+
+    static func text(_ message: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // The messages are plain structures of strings and numbers: encoding cannot fail.
+        return (try? encoder.encode(message)).map { String(decoding: $0, as: UTF8.self) } ?? #"{"type":"error","code":1011}"#
     }
 
     /// One client's socket, from authentication to its end.
     struct Connection: Sendable {
         let services: Services
+        let authenticator: Authenticator
         let campaignId: String
-        let authorization: String?
+        /// What the upgrade's `Authorization` header established, when it had one.
+        let authentication: Authenticator.Outcome?
         let after: Int64?
-        let address: String
         let channel: any Channel
         let outbound: WebSocketOutboundWriter
         let logger: Logger
@@ -77,44 +101,29 @@ struct LiveSocket: Sendable {
         }
 
         func close(_ code: UInt16, _ reason: String) async {
-            var writer = JSONWriter()
-            writer.beginObject()
-            writer.field("type", "error")
-            writer.field("code", Int(code))
-            writer.field("message", reason)
-            writer.endObject()
-            try? await send(writer.output)
+            try? await send(LiveSocket.text(ErrorMessage(code: Int(code), message: reason)))
             try? await outbound.close(.unknown(code), reason: reason)
-        }
-
-        /// The first message of a client that did not authenticate by header.
-        struct Hello: Decodable {
-            var type: String
-            var token: String?
-            var after: Int64?
         }
 
         func run(_ inbound: WebSocketInboundStream) async throws {
             var messages = inbound.messages(maxSize: 4096).makeAsyncIterator()
-            var token: String?
             var after = self.after
-            if let authorization {
-                let parts = authorization.split(separator: " ", maxSplits: 1)
-                if parts.count == 2, parts[0].lowercased() == "bearer" { token = String(parts[1]) }
-            } else {
+            var authentication = self.authentication
+            if authentication == nil {
                 // Wait for hello, at most 10 seconds: then the connection is cut.
                 let channel = self.channel
                 let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
                 let first = try await messages.next()
                 timeout.cancel()
-                guard case .text(let text) = first, let hello = try? JSONDecoder().decode(Hello.self, from: Data(text.utf8)), hello.type == "hello" else {
+                guard case .text(let text) = first, let hello = try? JSONDecoder().decode(ClientMessage.self, from: Data(text.utf8)),
+                      hello.type == "hello" else {
                     await close(CloseCode.unauthenticated, "authenticate first: send {\"type\":\"hello\",\"token\":\"…\"} or the Authorization header")
                     return
                 }
-                token = hello.token
+                if let token = hello.token { authentication = try await authenticator.authenticate(token: token) }
                 after = hello.after ?? after
             }
-            guard let token, let principal = try await authenticate(token) else {
+            guard case .principal(let principal) = authentication else {
                 await close(CloseCode.unauthenticated, "the access token is missing, not valid, or its session has ended")
                 return
             }
@@ -125,13 +134,6 @@ struct LiveSocket: Sendable {
             try await serve(principal: principal, role: role, after: after, messages: &messages)
         }
 
-        func authenticate(_ token: String) async throws -> Principal? {
-            guard let claims = try? await services.tokens.verify(token.trimmingCharacters(in: .whitespaces)),
-                  let (session, user) = try await services.storage.sessions.activeSession(id: claims.sid, userId: claims.sub.value, at: Date())
-            else { return nil }
-            return Principal(user: user, sessionId: session.id)
-        }
-
         func serve(principal: Principal, role: CampaignRole, after: Int64?, messages: inout WebSocketInboundMessageStream.AsyncIterator) async throws {
             let hub = services.live
             // Subscribe before reading the log, so that nothing stored meanwhile is missed; what
@@ -139,20 +141,9 @@ struct LiveSocket: Sendable {
             let subscription = hub.subscribe(campaignId: campaignId, limit: configuration.liveBufferLimit)
             defer { subscription.cancel() }
             let sent = Sent(after ?? 0)
-            var welcome = JSONWriter()
-            welcome.beginObject()
-            welcome.field("type", "welcome")
-            welcome.field("campaign", campaignId)
-            welcome.key("user")
-            welcome.beginObject()
-            welcome.field("id", principal.user.id)
-            welcome.field("username", principal.user.username)
-            welcome.endObject()
-            welcome.field("role", role.rawValue)
-            welcome.field("heartbeat_seconds", configuration.liveHeartbeatSeconds)
-            welcome.field("buffer_limit", configuration.liveBufferLimit)
-            welcome.endObject()
-            try await send(welcome.output)
+            try await send(LiveSocket.text(Welcome(campaign: campaignId, user: .init(id: principal.user.id, username: principal.user.username),
+                                                   role: role.rawValue, heartbeatSeconds: configuration.liveHeartbeatSeconds,
+                                                   bufferLimit: configuration.liveBufferLimit)))
             hub.connect(campaignId: campaignId, userId: principal.user.id, username: principal.user.username)
             defer { hub.disconnect(campaignId: campaignId, userId: principal.user.id) }
             // Who is here now, for this socket (others hear of it only when someone arrives or leaves).
@@ -210,7 +201,7 @@ struct LiveSocket: Sendable {
                             await end(CloseCode.notFound, "you are no longer a member of this campaign")
                             return
                         }
-                        try await send(#"{"type":"heartbeat","last_sequence":\#(sent.withLock { $0 })}"#)
+                        try await send(LiveSocket.text(Beat(type: "heartbeat", lastSequence: sent.withLock { $0 })))
                     }
                 }
                 // The client's messages, here: pings, within the connection's rate.
@@ -219,10 +210,10 @@ struct LiveSocket: Sendable {
                         await close(CloseCode.tooManyMessages, "too many messages from the client")
                         break
                     }
-                    if case .text(let text) = message, let ping = try? JSONDecoder().decode(Hello.self, from: Data(text.utf8)), ping.type == "ping" {
-                        try await send(#"{"type":"pong","last_sequence":\#(sent.withLock { $0 })}"#)
+                    if case .text(let text) = message, let ping = try? JSONDecoder().decode(ClientMessage.self, from: Data(text.utf8)), ping.type == "ping" {
+                        try await send(LiveSocket.text(Beat(type: "pong", lastSequence: sent.withLock { $0 })))
                     } else {
-                        try await send(#"{"type":"error","code":4400,"message":"only {\"type\":\"ping\"} is understood after hello"}"#)
+                        try await send(LiveSocket.text(ErrorMessage(code: Int(CloseCode.badMessage), message: "only {\"type\":\"ping\"} is understood after hello")))
                     }
                 }
                 group.cancelAll()
@@ -286,22 +277,9 @@ struct LiveSocket: Sendable {
         }
 
         static func presence(_ entries: [PresenceEntry], campaignId: String) -> String {
-            var writer = JSONWriter()
-            writer.beginObject()
-            writer.field("type", "presence")
-            writer.field("campaign", campaignId)
-            writer.key("connected")
-            writer.beginArray()
-            for entry in entries {
-                writer.beginObject()
-                writer.field("user_id", entry.userId)
-                writer.field("username", entry.username)
-                writer.field("connections", entry.connections)
-                writer.endObject()
-            }
-            writer.endArray()
-            writer.endObject()
-            return writer.output
+            LiveSocket.text(Presence(campaign: campaignId, connected: entries.map {
+                .init(userId: $0.userId, username: $0.username, connections: $0.connections)
+            }))
         }
     }
 }
@@ -339,5 +317,40 @@ enum LiveEnvelope {
         writer.endObject()
         writer.endObject()
         return writer.output
+    }
+}
+
+/// Hands the upgrade of `connectLive` to a ``LiveSocket/Connection``, after the router, the
+/// address's rate limit and the bearer token (when the upgrade carries one) have had it like any
+/// request, and after the contract has checked its parameters. The socket itself authenticates a
+/// client that sends its token in a first `hello` instead, with the same ``Authenticator``, and
+/// checks the membership. An upgrade of any other operation is refused.
+struct LiveUpgradeMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let live: LiveSocket
+    let contract: ContractMiddleware
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.headers[.upgrade]?.lowercased() == "websocket" else { return try await next(request, context) }
+        guard let operation = context.operation, operation.id == "connectLive" else { throw Problem.validation("Upgrade", .fieldInvalid) }
+        try contract.check(request, operation: operation, context: context, body: [])
+        let info = RequestInfo.current
+        let campaignId = context.parameters.get("campaignId").map { $0.removingPercentEncoding ?? $0 } ?? ""
+        let after = request.uri.queryParameters.get("after").flatMap { Int64($0) }
+        // Given by header: what the authentication middleware found (a refused token is closed
+        // with 4401 once the socket is open, as the protocol says). Without one: the hello.
+        let authentication: Authenticator.Outcome? = request.headers[.authorization] == nil ? nil
+            : info?.principal.map { .principal($0) } ?? .refused(info?.authenticationFailure ?? .tokenInvalid)
+        var connectionLogger = info?.logger ?? context.logger
+        connectionLogger[metadataKey: "campaign"] = "\(campaignId)"
+        let logger = connectionLogger
+        let channel = context.channel
+        let services = live.services
+        let authenticator = live.authenticator
+        let upgrade = WebSocketUpgradeMiddleware<ServerContext> { inbound, outbound, _ in
+            try await LiveSocket.Connection(services: services, authenticator: authenticator, campaignId: campaignId, authentication: authentication,
+                                            after: after, channel: channel, outbound: outbound, logger: logger).run(inbound)
+        }
+        return try await upgrade.handle(request, context: context, next: next)
     }
 }

@@ -216,13 +216,15 @@ struct GuardedHTTPChannel<Inner: ServerChildChannel>: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 with the WebSocket upgrade, guarded by ``RequestGuardHandler``.
-    static func guardedHTTP1WebSocketUpgrade(
-        configuration: HTTP1WebSocketUpgradeChannel.Configuration, headTimeout: TimeAmount, bodyTimeout: TimeAmount,
-        shouldUpgrade: @escaping @Sendable (HTTPRequest, any Channel, Logger) throws -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>>
-    ) -> HTTPServerBuilder {
-        .init { responder in
-            GuardedHTTPChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: configuration, shouldUpgrade: shouldUpgrade),
+    /// HTTP/1.1 with the WebSocket upgrade, guarded by ``RequestGuardHandler``. Upgrade requests
+    /// go through `webSocketRouter` (the server's own router), which decides them as it decides
+    /// every request.
+    static func guardedHTTP1WebSocketUpgrade<Router: HTTPResponderBuilder>(
+        webSocketRouter: Router, configuration: HTTP1WebSocketUpgradeChannel.Configuration, headTimeout: TimeAmount, bodyTimeout: TimeAmount
+    ) -> HTTPServerBuilder where Router.Responder.Context: WebSocketRequestContext, Router.Responder: Sendable {
+        let webSocketResponder = webSocketRouter.buildResponder()
+        return .init { responder in
+            GuardedHTTPChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
                                headTimeout: headTimeout, bodyTimeout: bodyTimeout)
         }
     }

@@ -239,6 +239,12 @@ struct ContractMiddleware: RouterMiddleware {
         var request = request
         let buffer = try await request.body.collect(upTo: .max)
         request.body = .init(buffer: buffer)
+        try check(request, operation: operation, context: context, body: Array(buffer: buffer))
+        return try await next(request, context)
+    }
+
+    /// Throws the problem of a request its operation refuses.
+    func check(_ request: Request, operation: APIContract.Operation, context: Context, body: [UInt8]) throws {
         var pathParameters: [String: String] = [:]
         for (name, value) in context.parameters {
             pathParameters[String(name)] = value.removingPercentEncoding ?? String(value)
@@ -250,9 +256,8 @@ struct ContractMiddleware: RouterMiddleware {
             if let name = HTTPField.Name(parameter.name), let value = request.headers[name] { headers[parameter.name.lowercased()] = value }
         }
         let errors = try contract.validate(operation, pathParameters: pathParameters, query: query, headers: headers,
-                                           contentType: request.headers[.contentType], body: Array(buffer: buffer))
+                                           contentType: request.headers[.contentType], body: body)
         guard errors.isEmpty else { throw Problem.validation(errors) }
-        return try await next(request, context)
     }
 }
 

@@ -1,10 +1,14 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 
-/// The request context: Hummingbird's, plus the connection's peer address.
-public struct ServerContext: RequestContext {
+/// The request context: Hummingbird's, plus the connection and its peer address, and the
+/// WebSocket handler an upgrade of the live socket sets.
+public struct ServerContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
+    public let webSocket = WebSocketHandlerReference<ServerContext>()
+    let channel: any Channel
     public let peerAddress: String?
     /// The contract's operation for the route the router chose (``ScopeMiddleware``); nil
     /// for a request no route took. Every per-request decision is keyed by it.
@@ -12,6 +16,7 @@ public struct ServerContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
         peerAddress = source.channel.remoteAddress?.ipAddress
     }
 
