@@ -30,7 +30,9 @@ DEBIAN_PACKAGES := libxml2-dev libsqlite3-dev pkg-config valgrind gcc g++ python
 MOTO_VERSION := 5.2.1
 deps:
 	@missing=""; for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; apt-get update -qq && apt-get install -y -qq $$missing; else echo "all build and test packages are installed"; fi
+	if [ -z "$$missing" ]; then echo "all build and test packages are installed"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (install them as root, or run make deps as root)" >&2; exit 1; \
+	else echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 	@$(PYTHON) -c 'import moto.server, boto3, moto; assert moto.__version__ == "$(MOTO_VERSION)"' 2>/dev/null \
 	  && echo "moto $(MOTO_VERSION) is installed" \
 	  || $(PYTHON) -m pip install --quiet "moto[server]==$(MOTO_VERSION)"
@@ -41,7 +43,8 @@ build:
 release:
 	$(SWIFT) build -c release
 
-test: swift-test
+# Installs what the tests need first (the packages above), so that a fresh machine passes.
+test: deps swift-test
 	$(MAKE) c-test python-test abi-test install-test lab-test CONFIG=debug
 
 swift-test:
