@@ -109,7 +109,7 @@ public enum ReferenceServer {
         router.add(middleware: contractCheck)
         router.add(middleware: CampaignAccessMiddleware(campaigns: storage.campaigns))
         try API(services: services).registerHandlers(
-            on: router, configuration: .init(dateTranscoder: .iso8601, jsonEncodingOptions: [.sortedKeys]),
+            on: router, configuration: .init(dateTranscoder: .rfc3339, jsonEncodingOptions: [.sortedKeys]),
             middlewares: [ResponseOverridesMiddleware(), EntityTagMiddleware(), EmptyBodyMiddleware()])
 
         let onRunning = hooks.onServerRunning

@@ -296,4 +296,48 @@ struct Table {
                     == ["source.applied", "source.removed"])
         }
     }
+
+    /// If-Match tags, log cursors and numbers at and past the largest values, and a database
+    /// whose counters are at the largest: each answered (4xx, or 500 for the damaged database),
+    /// never a trap, and nothing stored.
+    @Test func hostileNumbersAreAnsweredNotTrapped() async throws {
+        let server = try await CampaignTests.server()
+        try await server.test { client in
+            let table = try await Table.make(client, players: ["alice"])
+            let alice = table.players[0]
+            let created = try await client.call(.post, "\(table.path)/characters", token: alice, json: #"{"name":"Ana"}"#)
+            let id = created.json["id"] as? String ?? ""
+            let path = "\(table.path)/characters/\(id)"
+            for tag in ["\"v99999999999999999999\"", "\"v9223372036854775807\"", "W/\"v-9223372036854775808\"", "\"v1\"x", "\"v\"", "v1",
+                        String(repeating: "\"v2\",", count: 500)] {
+                let refused = try await client.call(.patch, path, token: alice, json: #"{"name":"Ada"}"#, headers: [.ifMatch: tag])
+                #expect(refused.status == .preconditionFailed || refused.status == .badRequest, "\(tag.prefix(40)): \(refused.text)")
+            }
+            #expect(try await client.call(.get, path, token: alice).headers[.eTag] == "\"v1\"")
+            // Log cursors: the largest sequence is one (nothing after it); past 64 bits it is not.
+            let after = try await client.call(.get, "\(table.path)/log?cursor=9223372036854775807", token: alice)
+            #expect(after.status == .ok && (after.json["items"] as? [Any])?.isEmpty == true)
+            #expect(try await client.call(.get, "\(table.path)/log?cursor=99999999999999999999", token: alice).status == .badRequest)
+            #expect(try await client.call(.get, "\(table.path)/log?cursor=-1", token: alice).status == .badRequest)
+            // An invitation's lifetime and uses past every bound.
+            let invitation = try await client.call(.post, "\(table.path)/invitations", token: table.gameMaster,
+                                                   json: #"{"expires_in":9223372036854775807,"max_uses":9223372036854775807}"#)
+            #expect(invitation.status == .badRequest && invitation.fieldErrors["/expires_in"] != nil, "\(invitation.text)")
+            // A stored version at the largest Int: the change is refused, not stored.
+            let (_, pool) = try ServerOperations.open(server.configuration)
+            defer { try? pool.close() }
+            try await pool.write { db in try db.execute(sql: "UPDATE characters SET version = 9223372036854775807 WHERE id = ?", arguments: [id]) }
+            let largest = "\"v9223372036854775807\""
+            #expect(try await client.call(.get, path, token: alice).headers[.eTag] == largest)
+            #expect(try await client.call(.patch, path, token: alice, json: #"{"name":"Ada"}"#, headers: [.ifMatch: largest]).status == .internalServerError)
+            #expect(try await client.call(.get, path, token: alice).json["name"] as? String == "Ana")
+            // A campaign log at the largest sequence: a change that would log after it is refused.
+            try await pool.write { db in
+                try db.execute(sql: "INSERT INTO campaign_events (campaign_id, sequence, at_ms, kind, payload) VALUES (?, 9223372036854775807, 0, 'note', '{}')",
+                               arguments: [table.campaign])
+            }
+            #expect(try await client.call(.post, "\(table.path)/characters", token: alice, json: #"{"name":"Bea"}"#).status == .internalServerError)
+            #expect((try await client.call(.get, "\(table.path)/characters", token: alice).json["items"] as? [Any])?.count == 1)
+        }
+    }
 }

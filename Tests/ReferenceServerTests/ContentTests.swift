@@ -188,6 +188,9 @@ import Testing
             #expect(Self.ids(try await search("q=draft")) == [])
             #expect((try await search("q=%20%2A%20")).status == .badRequest)
             #expect((try await search("q=x&cursor=abc")).status == .badRequest)
+            #expect((try await search("q=x&cursor=99999999999999999999")).status == .badRequest)
+            #expect((try await search("q=x&cursor=9223372036854775807")).status == .badRequest)
+            #expect((try await search("q=x&cursor=10000&limit=100")).status == .ok)
             #expect((try await search("q=x&kind=spell")).status == .badRequest)
         }
     }
@@ -231,6 +234,13 @@ import Testing
             // A time that is not one is refused, naming the field.
             let bad = try await client.call(.post, "/v1/hooks/cms", json: Self.event("entry.update", updatedAt: "yesterday"), headers: Self.bearer)
             #expect(bad.status == .unprocessableContent && (bad.json["errors"] as? [[String: Any]])?.first?["field"] as? String == "/entry/updatedAt")
+            // Times Foundation's parser trapped on (hundreds of fraction digits), or took for
+            // others (a 29 February of a common year, hour 24), or that are far too long.
+            for time in ["2026-11-27T10:00:00." + String(repeating: "9", count: 500) + "Z", "2025-02-29T10:00:00Z", "2026-11-27T24:00:00Z",
+                         "2026-11-27T10:00:00.123Z" + String(repeating: "0", count: 100_000), "٢٠٢٦-11-27T10:00:00Z", " 2026-11-27T10:00:00Z"] {
+                let refused = try await client.call(.post, "/v1/hooks/cms", json: Self.event("entry.update", updatedAt: time), headers: Self.bearer)
+                #expect(refused.status == .unprocessableContent && refused.fieldErrors["/entry/updatedAt"] != nil, "\(time.prefix(40)): \(refused.text.prefix(300))")
+            }
             #expect(try await server.auditEvents().filter { $0.action == "cms.event_stale" }.count == 2)
         }
         // An import older than what is stored leaves it.

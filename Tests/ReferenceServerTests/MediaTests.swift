@@ -201,4 +201,57 @@ import Testing
         #expect(API.range("items=0-1", size: 10) == .whole)
         #expect(API.range("bytes=2-100", size: 10) == .range(2...9))
     }
+
+    /// Byte ranges and cursors at and past the largest numbers: answered, never a trap (a
+    /// trap ends the process, and every player's connection with it).
+    @Test func hostileRangesAndCursorsAreAnswered() async throws {
+        let server = try await Self.server()
+        try await server.test { client in
+            let alice = try await client.login("alice").access
+            let path = try await Self.upload(client, Self.png, token: alice).json["path"] as? String ?? ""
+            func get(_ range: String) async throws -> (status: HTTPResponse.Status, headers: HTTPFields, bytes: [UInt8]) {
+                try await Self.download(client, path, token: alice, headers: [.range: range])
+            }
+            let past = try await get("bytes=9223372036854775807-")
+            #expect(past.status == .rangeNotSatisfiable && past.headers[.contentRange] == "bytes */1008")
+            #expect(try await get("bytes=9223372036854775807-9223372036854775807").status == .rangeNotSatisfiable)
+            let suffix = try await get("bytes=-9223372036854775807")
+            #expect(suffix.status == .partialContent && suffix.bytes == Self.png && suffix.headers[.contentRange] == "bytes 0-1007/1008")
+            let long = try await get("bytes=1000-9223372036854775807")
+            #expect(long.status == .partialContent && long.bytes.count == 8 && long.headers[.contentRange] == "bytes 1000-1007/1008")
+            // Numbers beyond 64 bits are not a range: the whole file, as RFC 9110 allows.
+            #expect(try await get("bytes=99999999999999999999-").status == .ok)
+            #expect(try await get("bytes=0-99999999999999999999").status == .ok)
+            #expect(try await get("bytes=-99999999999999999999").status == .rangeNotSatisfiable)
+            // Cursors: the largest time is a cursor (every upload is older: all of them); past
+            // 64 bits or below zero it is not.
+            let largest = try await client.call(.get, "/v1/media?cursor=9223372036854775807.m_x", token: alice)
+            #expect(largest.status == .ok && (largest.json["items"] as? [Any])?.count == 1, "\(largest.text)")
+            #expect(try await client.call(.get, "/v1/media?cursor=99999999999999999999.m_x", token: alice).status == .badRequest)
+            #expect(try await client.call(.get, "/v1/media?cursor=-1.m_x", token: alice).status == .badRequest)
+            #expect(try await client.call(.get, "/v1/media?limit=9223372036854775807", token: alice).status == .badRequest)
+        }
+    }
+
+    /// The handler's own bounds, should a value reach it unchecked: a page size within the
+    /// contract's 1 to 100, a range within the file whatever its stored size, a read within
+    /// the file on disk whatever the range.
+    @Test func handlersBoundWhatTheContractBounds() async throws {
+        #expect(API.pageLimit(nil) == 50 && API.pageLimit(nil, default: 20) == 20 && API.pageLimit(7) == 7)
+        #expect(API.pageLimit(Int.max) == 100 && API.pageLimit(101) == 100 && API.pageLimit(0) == 1 && API.pageLimit(Int.min) == 1)
+        #expect(API.range("bytes=-5", size: -1) == .unsatisfiable)
+        #expect(API.range("bytes=0-", size: Int.min) == .unsatisfiable)
+        #expect(API.range("bytes=-9223372036854775807", size: Int.max) == .range(0...(Int.max - 1)))
+        #expect(API.range("bytes=9223372036854775806-", size: Int.max) == .range((Int.max - 1)...(Int.max - 1)))
+        #expect(API.range("bytes=0-9223372036854775807", size: 10) == .range(0...9))
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rfl-blobs-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = LocalBlobStore(root: folder)
+        let key = Hex.sha256(Self.png)
+        try await store.put(Self.png, key: key, contentType: "image/png")
+        #expect(try await store.get(key: key, range: 0...Int.max) == Self.png)
+        #expect(try await store.get(key: key, range: 1000...Int.max) == Array(Self.png.suffix(8)))
+        #expect(try await store.get(key: key, range: Int.max...Int.max) == [])
+        await #expect(throws: MediaError.self) { try await store.get(key: key, range: -1...3) }
+    }
 }

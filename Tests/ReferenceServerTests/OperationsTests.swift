@@ -206,6 +206,62 @@ import Testing
         #expect(verification.problems.contains("event 2: its content does not match its hash (altered)"))
         #expect(verification.problems.contains("event 5: events 4 to 4 are missing"))
     }
+
+    /// Cursors and times at the ends of their ranges, and a log whose sequences are at the
+    /// ends of 64 bits: answered and checked, never a trap.
+    @Test func extremeCursorsTimesAndSequences() async throws {
+        let server = try TestServer()
+        try await server.addUser("root", role: .admin)
+        try await server.test { client in
+            let admin = try await client.login("root").access
+            func items(_ query: String) async throws -> Int? {
+                let reply = try await client.call(.get, "/v1/audit-events?\(query)", token: admin)
+                #expect(reply.status == .ok, "\(query): \(reply.text)")
+                return (reply.json["items"] as? [Any])?.count
+            }
+            #expect(try await items("cursor=9223372036854775807") == 0)
+            #expect(try await items("since=0000-01-01T00:00:00Z&until=9999-12-31T23:59:59Z") == 1)
+            #expect(try await items("since=9999-12-31T23:59:59-23:59") == 0)
+            #expect(try await items("until=0000-01-01T00:00:00%2B23:59") == 0)
+            #expect(try await client.call(.get, "/v1/audit-events?cursor=99999999999999999999", token: admin).fieldErrors["cursor"] != nil)
+        }
+        // A log that ends at the largest sequence, and starts at the smallest: the next event is
+        // refused (500 where a request made it), and the check reads it all without trapping.
+        let pool = try DatabasePool(path: server.configuration.databasePath)
+        try await pool.write { db in
+            try db.execute(sql: "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete")
+            try db.execute(sql: "UPDATE audit_events SET sequence = -9223372036854775808 WHERE sequence = 1")
+            try db.execute(sql: "INSERT INTO audit_events (sequence, at_ms, action, details, previous_hash, hash) VALUES (9223372036854775807, 0, 'x', '{}', '', '')")
+        }
+        try pool.close()
+        try await server.test { client in
+            let refused = try await client.register("ana")
+            #expect(refused.status == .internalServerError, "\(refused.text)")
+        }
+        let verification = try await ServerOperations.verifyAudit(server.configuration)
+        #expect(verification.events == 2 && !verification.isIntact)
+        #expect(verification.problems.contains("event -9223372036854775808: sequences start at 1"))
+        #expect(verification.problems.contains("event 9223372036854775807: events -9223372036854775807 to 9223372036854775806 are missing"))
+        #expect(verification.problems.contains("event 9223372036854775807: its previous hash does not match event -9223372036854775808"))
+    }
+
+    /// Times Foundation's ISO 8601 parser traps on (hundreds of fraction digits: SIGFPE in ICU)
+    /// or takes for another day (30 February): 400. The contract check and the runtime's
+    /// transcoder read times with ``RFC3339`` instead.
+    @Test func timesFoundationMisreadsAreRefused() async throws {
+        let server = try TestServer()
+        try await server.addUser("root", role: .admin)
+        try await server.test { client in
+            let admin = try await client.login("root").access
+            let digits = String(repeating: "9", count: 500)
+            for time in ["2024-01-01T10:00:00.\(digits)Z", "2024-02-30T00:00:00Z", "2024-01-01T24:00:00Z", "%202024-01-01T10:00:00Z"] {
+                let reply = try await client.call(.get, "/v1/audit-events?since=\(time)", token: admin)
+                #expect(reply.status == .badRequest && reply.fieldErrors["since"] != nil, "\(time.prefix(40)): \(reply.text)")
+            }
+            // Fractions of a second are times too (the runtime's `.iso8601` refused them).
+            #expect(try await client.call(.get, "/v1/audit-events?since=2024-01-01T10:00:00.123456Z", token: admin).status == .ok)
+        }
+    }
 }
 
 @Suite struct BackupTests {

@@ -245,4 +245,40 @@ import Testing
                                           json: #"{"campaign":"\#(table.campaign)","character":"\#(anaId)","check":"persuade-merchant","dc":6.5}"#).status == .badRequest)
         }
     }
+
+    /// Numbers at the largest values in rolls, checks, odds and sample rolls: 400 naming the
+    /// field, never a trap; the handlers check the contract's bounds again themselves.
+    @Test func hostileNumbersAreRefused() async throws {
+        #expect(throws: Problem.self) { try API.bounded(Int.max, API.statValues, field: "/dc") }
+        #expect(throws: Problem.self) { try API.bounded(Int.min, API.statValues, field: "/dc") }
+        #expect(throws: Problem.self) { try API.bounded(0, API.durations, field: "/duration") }
+        #expect(try API.bounded(1_000_000_000, API.statValues, field: "/dc") == 1_000_000_000)
+        let refusal = #expect(throws: Problem.self) { try API.bounded(2_592_001, API.invitationLifetimes, field: "/expires_in") }
+        #expect(refusal?.status == .badRequest && refusal?.errors == [.init("/expires_in", .fieldMaximum, ["max": "2592000"])])
+        let server = try await CampaignTests.server()
+        try await server.test { client in
+            let table = try await Table.make(client, players: ["alice"])
+            let alice = table.players[0]
+            let ana = try await client.call(.post, "\(table.path)/characters", token: alice, json: #"{"name":"Ana","stats":{"speaking":4}}"#)
+            let anaId = ana.json["id"] as? String ?? ""
+            #expect(try await client.call(.post, "\(table.path)/sessions", token: table.gameMaster).status == .created)
+            let check = try await client.call(.post, "\(table.path)/checks", token: alice,
+                                              json: #"{"character":"\#(anaId)","check":"persuade-merchant","dc":9223372036854775807}"#)
+            #expect(check.status == .badRequest && check.fieldErrors["/dc"] != nil, "\(check.text)")
+            let odds = try await client.call(.post, "/v1/odds", token: alice,
+                                             json: #"{"campaign":"\#(table.campaign)","character":"\#(anaId)","check":"persuade-merchant","dc":-9223372036854775808}"#)
+            #expect(odds.status == .badRequest && odds.fieldErrors["/dc"] != nil, "\(odds.text)")
+            let stats = try await client.call(.post, "/v1/sample-rolls", token: alice, json: #"{"expression":"1d6+@speaking","stats":{"speaking":9223372036854775807}}"#)
+            #expect(stats.status == .badRequest && stats.fieldErrors["/stats/speaking"] != nil, "\(stats.text)")
+            let sheet = try await client.call(.patch, "\(table.path)/characters/\(anaId)", token: alice, json: #"{"stats":{"speaking":-9223372036854775808}}"#,
+                                              headers: [.ifMatch: "\"v1\""])
+            #expect(sheet.status == .badRequest && sheet.fieldErrors["/stats/speaking"] != nil, "\(sheet.text)")
+            let source = try await client.call(.post, "\(table.path)/characters/\(anaId)/sources", token: table.gameMaster,
+                                               json: #"{"source":"phrasebook","duration":9223372036854775807}"#, headers: [.ifMatch: "\"v1\""])
+            #expect(source.status == .badRequest && source.fieldErrors["/duration"] != nil, "\(source.text)")
+            // Nothing was rolled or changed.
+            #expect(try await client.call(.get, "\(table.path)/characters/\(anaId)", token: alice).headers[.eTag] == "\"v1\"")
+            #expect((try await client.call(.get, "\(table.path)/log?kind=check", token: alice).json["items"] as? [Any])?.isEmpty == true)
+        }
+    }
 }

@@ -89,15 +89,23 @@ extension API {
         return .ok(.init(body: .json(Self.campaign(record, role: .gameMaster))))
     }
 
+    /// The contract's bounds of an invitation's `expires_in` (seconds) and `max_uses`.
+    static let invitationLifetimes = 60...2_592_000
+    static let invitationUses = 1...100
+
     func createInvitation(_ input: Operations.CreateInvitation.Input) async throws -> Operations.CreateInvitation.Output {
         let campaign = try await activeCampaign(input.path.campaignId)
         var request: Components.Schemas.InvitationRequest?
         if case .json(let body) = input.body { request = body }
+        // The contract's bounds, checked again: an unbounded `expires_in` would make a time no
+        // store can hold.
+        let lifetime = try request?.expiresIn.map { try Self.bounded($0, Self.invitationLifetimes, field: "/expires_in") }
+            ?? configuration.invitationLifetime
+        let maxUses = try request?.maxUses.map { try Self.bounded($0, Self.invitationUses, field: "/max_uses") } ?? 1
         let now = Date()
         let code = Self.newRefreshToken().token.replacingOccurrences(of: "rt_", with: "inv_")
         let invitation = InvitationRecord(id: UUID().uuidString.lowercased(), campaignId: campaign.id, createdBy: try principal.user.id, createdAt: now,
-                                          expiresAt: now.addingTimeInterval(Double(request?.expiresIn ?? configuration.invitationLifetime)),
-                                          maxUses: request?.maxUses ?? 1)
+                                          expiresAt: now.addingTimeInterval(Double(lifetime)), maxUses: maxUses)
         try await storage.campaigns.createInvitation(invitation, codeHash: Self.tokenHash(code))
         try await audit("invitation.created", target: campaign.id, ["invitation": invitation.id, "max_uses": String(invitation.maxUses)])
         return .created(.init(body: .json(.init(id: invitation.id, code: code, campaign: campaign.id, expiresAt: invitation.expiresAt,

@@ -63,12 +63,18 @@ extension API {
         return sheet
     }
 
+    /// The contract's bounds of a base value (and of a check's `dc`).
+    static let statValues = -1_000_000_000...1_000_000_000
+    /// The contract's bounds of a source's `duration`, in rounds.
+    static let durations = 1...1_000_000
+
     /// Base values as given, checked by the engine and keyed by their qualified ids.
     static func checkedStats(_ given: [String: Int], onto record: CharacterRecord, _ loaded: LoadedRuleset) throws(Problem) -> [String: Int64] {
         var stats = record.stats
         var sheet = try sheet(record, loaded)
         for (id, value) in given.sorted(by: { $0.key < $1.key }) {
             let field = "/stats/\(id)"
+            _ = try bounded(value, statValues, field: field)
             guard let qualified = loaded.qualifiedId(id), let kind = loaded.ruleset.valueKind(of: qualified) else {
                 throw Problem.unprocessable(field, .rulesRefuse, ["reason": "'\(id)' is not a stat or skill of this campaign's ruleset"])
             }
@@ -171,10 +177,13 @@ extension API {
     func store(_ changed: CharacterRecord, expected: Int, event: [String: String]) async throws -> CharacterRecord {
         var changed = changed
         changed.updatedAt = Date()
-        // The version it is stored as: the one it replaces, plus one.
+        // The version it is stored as: the one it replaces, plus one (which a stored version at
+        // the largest Int, from a damaged row, does not have).
+        let (next, overflow) = expected.addingReportingOverflow(1)
+        guard !overflow else { throw StoreError.exhausted(field: "version") }
         var fields = event
         fields["character"] = changed.id
-        fields["version"] = String(expected + 1)
+        fields["version"] = String(next)
         let stored: (character: CharacterRecord, event: CampaignEvent)
         do {
             stored = try await storage.characters.update(changed, expectedVersion: expected, log: logged("character.updated", character: changed.id, fields))
@@ -228,15 +237,16 @@ extension API {
         guard let source = loaded.ruleset.source(body.source) else {
             throw Problem.unprocessable("/source", .rulesRefuse, ["reason": "'\(body.source)' is not an item, condition or other source of this campaign's ruleset"])
         }
+        let duration = try body.duration.map { try Self.bounded($0, Self.durations, field: "/duration") }
         var sheet = try Self.sheet(record, loaded)
         do {
-            try sheet.apply(source.id, duration: body.duration)
+            try sheet.apply(source.id, duration: duration)
         } catch {
             throw Problem.unprocessable("/source", .rulesRefuse, ["reason": error.message])
         }
         // Applying again renews it, as the engine does.
         record.sources.removeAll { $0.id == source.id }
-        record.sources.append(AppliedSource(id: source.id, remaining: body.duration))
+        record.sources.append(AppliedSource(id: source.id, remaining: duration))
         let stored = try await store(record, expected: expected, event: ["change": "source.applied", "source": source.id])
         return .ok(.init(headers: .init(eTag: Self.etag(stored.version)), body: .json(try served(stored, loaded, input.query.lang))))
     }

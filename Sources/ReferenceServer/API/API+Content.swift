@@ -91,7 +91,7 @@ extension API {
             guard let value = Int(cursor), (0...10_000).contains(value) else { throw Problem.validation("cursor", .cursorInvalid) }
             offset = value
         }
-        let limit = query.limit ?? 20
+        let limit = Self.pageLimit(query.limit, default: 20)
         let tags = (query.tags ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         let result = try await storage.content.search(SearchQuery(text: query.q, language: query.lang?.lowercased(), kind: query.kind?.rawValue,
                                                                   tags: tags, limit: limit, offset: offset))

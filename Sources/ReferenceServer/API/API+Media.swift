@@ -28,7 +28,8 @@ extension API {
                                  sha256: sha256, size: bytes.count, contentType: type, createdAt: Date())
         let overQuota = Problem(.contentTooLarge, "too-large", title: .titleTooLarge, detail: .mediaQuotaExceeded,
                                 ["quota": String(configuration.mediaQuotaBytes)])
-        guard try await storage.media.usedBytes(ownerId: principal.user.id) + bytes.count <= configuration.mediaQuotaBytes else { throw overQuota }
+        let (total, overflow) = try await storage.media.usedBytes(ownerId: principal.user.id).addingReportingOverflow(bytes.count)
+        guard !overflow, total <= configuration.mediaQuotaBytes else { throw overQuota }
         // The bytes first, then the record: a record never names missing bytes. Under the
         // content's lock, so that a deletion of its last record cannot remove the bytes between.
         try await services.mediaLocks.withLock(sha256) {
@@ -47,7 +48,7 @@ extension API {
 
     func listMedia(_ input: Operations.ListMedia.Input) async throws -> Operations.ListMedia.Output {
         let owner = try principal.user.id
-        let limit = input.query.limit ?? Self.defaultPageSize
+        let limit = Self.pageLimit(input.query.limit)
         // The cursor is the time and id of the last upload of the previous page (which may have
         // been deleted since): `1732700000000.m_…`.
         var after: (createdAtMs: Int64, id: String)?
@@ -59,14 +60,15 @@ extension API {
         let items = try await storage.media.media(ownerId: owner, after: after, limit: limit + 1)
         let page = items.prefix(limit)
         // Stored times are whole milliseconds: rounding finds them back exactly.
-        let next = items.count > limit ? page.last.map { "\(Int64(($0.createdAt.timeIntervalSince1970 * 1000).rounded())).\($0.id)" } : nil
+        let next = items.count > limit ? page.last.map { "\(SQLiteStorage.ms($0.createdAt, rounding: .toNearestOrAwayFromZero)).\($0.id)" } : nil
         return .ok(.init(body: .json(.init(items: page.map(Self.media), next: next,
                                            usedBytes: try await storage.media.usedBytes(ownerId: owner), quotaBytes: configuration.mediaQuotaBytes))))
     }
 
     /// `bytes=a-b`, `bytes=a-` or `bytes=-n` of a file of `size` bytes: the offsets, nil when the
     /// header is not one such range (then the whole file is sent, as RFC 9110 allows), or
-    /// `.unsatisfiable`.
+    /// `.unsatisfiable`. Any numbers, up to `Int.max` (larger ones are not a range), and any
+    /// stored size: a range is always within `0...size - 1`, and nothing overflows.
     enum RangeRequest: Equatable {
         case whole
         case range(ClosedRange<Int>)
@@ -80,10 +82,13 @@ extension API {
         guard parts.count == 2 else { return .whole }
         if parts[0].isEmpty {
             guard let suffix = Int(parts[1]), suffix > 0 else { return parts[1].isEmpty ? .whole : .unsatisfiable }
-            return size == 0 ? .unsatisfiable : .range(max(0, size - suffix)...(size - 1))
+            // An empty file (or a size below zero, from a damaged row) has no last bytes.
+            guard size > 0 else { return .unsatisfiable }
+            return .range((suffix >= size ? 0 : size - suffix)...(size - 1))
         }
         guard let start = Int(parts[0]) else { return .whole }
-        guard start < size else { return .unsatisfiable }
+        // `0 <= start < size`, so `size - 1` below cannot overflow and the ranges are not empty.
+        guard start >= 0, start < size else { return .unsatisfiable }
         if parts[1].isEmpty { return .range(start...(size - 1)) }
         guard let end = Int(parts[1]), end >= start else { return .whole }
         return .range(start...min(end, size - 1))

@@ -220,7 +220,7 @@ extension API {
         let tags = Set(body.tags ?? [])
         let advantage = Self.advantage(body.advantage?.rawValue)
         let opposingAdvantage = Self.advantage(body.againstAdvantage?.rawValue)
-        let dc = body.dc.map(Int64.init)
+        let dc = try body.dc.map { Int64(try Self.bounded($0, Self.statValues, field: "/dc")) }
         let opposingCheck = body.againstCheck
         let characterId = record.id
         let characterName = record.name
@@ -284,7 +284,7 @@ extension API {
     func listLog(_ input: Operations.ListLog.Input) async throws -> Operations.ListLog.Output {
         let query = input.query
         let cursor = try Self.sequenceCursor(query.cursor)
-        let limit = query.limit ?? Self.defaultPageSize
+        let limit = Self.pageLimit(query.limit)
         let events = try await storage.play.events(campaignId: input.path.campaignId,
                                                    CampaignEventFilter(kind: query.kind, characterId: query.character, sessionId: query.session),
                                                    after: cursor, limit: limit + 1)
@@ -314,7 +314,8 @@ extension API {
             seed = value
         }
         var rng = RNG(seed: seed)
-        let stats = (body.stats?.additionalProperties ?? [:]).mapValues { Int64($0) }
+        var stats: [String: Int64] = [:]
+        for (id, value) in body.stats?.additionalProperties ?? [:] { stats[id] = Int64(try Self.bounded(value, Self.statValues, field: "/stats/\(id)")) }
         let roll: Roll
         do {
             roll = try expression.rollDetailed(using: &rng, stats: stats)
@@ -389,7 +390,8 @@ extension API {
                     json = try sheet.checkOdds(checkId, against: other, opposingCheck: body.againstCheck, advantage: advantage,
                                                opposingAdvantage: Self.advantage(body.againstAdvantage?.rawValue), tags: tags).json
                 } else {
-                    json = try sheet.checkOdds(checkId, dc: Int64(body.dc ?? 0), advantage: advantage, tags: tags).json
+                    let dc = try Self.bounded(body.dc ?? 0, Self.statValues, field: "/dc")
+                    json = try sheet.checkOdds(checkId, dc: Int64(dc), advantage: advantage, tags: tags).json
                 }
             }
         } catch let error as EngineError {

@@ -122,13 +122,16 @@ struct API: APIProtocol {
         return .created(.init(body: .json(Self.user(record))))
     }
 
-    /// Seconds the account must still wait before its next login attempt.
+    /// Seconds the account must still wait before its next login attempt: at most the wait
+    /// itself, whatever the stored count and time say (a failure stored in the future, by a
+    /// clock set back or a damaged row, does not lock the account for longer).
     func backoff(for user: UserRecord, now: Date) -> Int {
-        let excess = user.failedLogins - configuration.loginFailuresBeforeBackoff
-        guard excess >= 0, let last = user.lastFailedLoginAt else { return 0 }
-        let wait = Double(min(configuration.loginBackoffMaximum, 1 << min(excess, 20)))
-        let remaining = last.addingTimeInterval(wait).timeIntervalSince(now)
-        return remaining > 0 ? Int(remaining.rounded(.up)) : 0
+        let (excess, overflow) = user.failedLogins.subtractingReportingOverflow(configuration.loginFailuresBeforeBackoff)
+        guard !overflow, excess >= 0, let last = user.lastFailedLoginAt else { return 0 }
+        let wait = min(configuration.loginBackoffMaximum, 1 << min(excess, 20))
+        let remaining = last.addingTimeInterval(Double(wait)).timeIntervalSince(now)
+        guard remaining > 0 else { return 0 }
+        return remaining < Double(wait) ? Int(remaining.rounded(.up)) : wait
     }
 
     func login(_ input: Operations.Login.Input) async throws -> Operations.Login.Output {
@@ -149,7 +152,8 @@ struct API: APIProtocol {
         }
         guard try await services.hasher.verify(body.password, hash: user.passwordHash) else {
             try await storage.users.recordFailedLogin(userId: user.id, at: attemptTime)
-            try await audit("auth.login_failed", actor: nil, target: user.id, ["reason": "wrong-password", "failures": String(user.failedLogins + 1)])
+            try await audit("auth.login_failed", actor: nil, target: user.id,
+                            ["reason": "wrong-password", "failures": String(user.failedLogins == .max ? .max : user.failedLogins + 1)])
             throw Problem.unauthenticated(.credentialsInvalid)
         }
         try await storage.users.clearFailedLogins(userId: user.id)
@@ -231,9 +235,28 @@ struct API: APIProtocol {
     }
 
     static let defaultPageSize = 50
+    /// The contract's bounds of `limit` (components/parameters/Limit).
+    static let pageSizes = 1...100
+
+    /// A page's size: `limit`, clamped to the contract's bounds. The contract check refuses
+    /// a `limit` outside them before a handler runs; this keeps a handler from ever asking for
+    /// `Int.max + 1` rows (a trap), a negative count (a trap in `prefix`, no limit at all in
+    /// SQLite) or a whole table, should a request reach it unchecked.
+    static func pageLimit(_ requested: Int?, default size: Int = defaultPageSize) -> Int {
+        min(max(requested ?? size, pageSizes.lowerBound), pageSizes.upperBound)
+    }
+
+    /// A whole number of the request, checked against the contract's bounds again before a
+    /// handler computes with it (a time from `expires_in`, a duration): 400 naming the field,
+    /// as the contract check would.
+    static func bounded(_ value: Int, _ range: ClosedRange<Int>, field: String) throws(Problem) -> Int {
+        if value < range.lowerBound { throw Problem.validation(field, .fieldMinimum, ["min": String(range.lowerBound)]) }
+        if value > range.upperBound { throw Problem.validation(field, .fieldMaximum, ["max": String(range.upperBound)]) }
+        return value
+    }
 
     func listUsers(_ input: Operations.ListUsers.Input) async throws -> Operations.ListUsers.Output {
-        let limit = input.query.limit ?? Self.defaultPageSize
+        let limit = Self.pageLimit(input.query.limit)
         let users = try await storage.users.users(after: input.query.cursor, limit: limit + 1)
         let page = users.prefix(limit)
         return .ok(.init(body: .json(.init(items: page.map(Self.user), next: users.count > limit ? page.last?.id : nil))))
@@ -286,7 +309,7 @@ struct API: APIProtocol {
     func listAuditEvents(_ input: Operations.ListAuditEvents.Input) async throws -> Operations.ListAuditEvents.Output {
         let query = input.query
         let cursor = try Self.sequenceCursor(query.cursor)
-        let limit = query.limit ?? Self.defaultPageSize
+        let limit = Self.pageLimit(query.limit)
         let events = try await storage.audit.events(AuditFilter(action: query.action, actor: query.actor, since: query.since, until: query.until),
                                                     after: cursor, limit: limit + 1)
         let page = events.prefix(limit)

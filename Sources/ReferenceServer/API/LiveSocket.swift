@@ -297,7 +297,7 @@ enum LiveEnvelope {
         writer.key("event")
         writer.beginObject()
         writer.field("sequence", entry.sequence)
-        writer.field("at", entry.at.formatted(.iso8601))
+        writer.field("at", RFC3339.format(entry.at))
         writer.field("kind", entry.kind)
         for (key, value) in [("actor", entry.actor), ("character", entry.character), ("session", entry.session)] {
             if let value { writer.field(key, value) }

@@ -97,11 +97,11 @@ public struct ContentEntry: Sendable, Equatable, Codable {
         switch entry["updatedAt"] {
         case nil, is NSNull: break
         case let text as String:
-            guard let date = SchemaNode.parseDate(text) else {
-                throw Refusal(field: "\(pointer)/updatedAt", reason: "'\(text.prefix(40))' is not an ISO 8601 time such as 2026-11-27T10:00:00.000Z")
+            guard let date = RFC3339.parse(text) else {
+                throw Refusal(field: "\(pointer)/updatedAt", reason: "'\(text.prefix(40))' is not an RFC 3339 time such as 2026-11-27T10:00:00.000Z")
             }
             revisedAt = date
-        default: throw Refusal(field: "\(pointer)/updatedAt", reason: "an ISO 8601 time such as 2026-11-27T10:00:00.000Z")
+        default: throw Refusal(field: "\(pointer)/updatedAt", reason: "an RFC 3339 time such as 2026-11-27T10:00:00.000Z")
         }
         var tags: [String] = []
         switch entry["tags"] {

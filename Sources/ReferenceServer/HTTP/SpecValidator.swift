@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Yams
 
 /// The HTTP contract read from openapi.yaml at start: every operation with its path, its
@@ -325,25 +324,10 @@ final class SchemaNode: @unchecked Sendable {
             errors.append(.init(field, .fieldPattern))
         }
         if let values, !values.contains(text) { errors.append(.init(field, .fieldEnum, ["values": values.joined(separator: ", ")])) }
-        if format == "date-time", Self.parseDate(text) == nil { errors.append(.init(field, .fieldFormat, ["format": "date-time (RFC 3339)"])) }
+        if format == "date-time", RFC3339.parse(text) == nil { errors.append(.init(field, .fieldFormat, ["format": "date-time (RFC 3339)"])) }
         if format == "email", !Self.isEmail(text) { errors.append(.init(field, .fieldFormat, ["format": "email address"])) }
         return errors
     }
-
-    /// An RFC 3339 time, with or without fractions of a second; nil when it is not one. The two
-    /// formatters are made once (making one costs more than parsing with it) and used one
-    /// caller at a time.
-    static func parseDate(_ text: String) -> Date? {
-        dateFormatters.withLock { $0.fractional.date(from: text) ?? $0.whole.date(from: text) }
-    }
-
-    private static let dateFormatters = Mutex<(fractional: ISO8601DateFormatter, whole: ISO8601DateFormatter)>({
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let whole = ISO8601DateFormatter()
-        whole.formatOptions = [.withInternetDateTime]
-        return (fractional, whole)
-    }())
 
     /// An address with one `@`, something before it, and a dotted domain after it, without
     /// spaces: the shape, not deliverability.

@@ -56,8 +56,16 @@ public struct LocalBlobStore: BlobStore {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         guard let range else { return Array(try handle.readToEnd() ?? Data()) }
-        try handle.seek(toOffset: UInt64(range.lowerBound))
-        return Array(try handle.read(upToCount: range.count) ?? Data())
+        // Within the file as it is on disk, whatever the range says (a range past its end, from
+        // a record whose size is wrong, reads what there is, never a huge buffer): no
+        // conversion or count here can trap.
+        guard let start = UInt64(exactly: range.lowerBound) else { throw MediaError.io("the range \(range) starts before the file") }
+        let end = try handle.seekToEnd()
+        guard start < end else { return [] }
+        // upperBound >= lowerBound >= 0: the span is at most Int.max + 1, which UInt64 holds.
+        let count = min(UInt64(range.upperBound) - start + 1, end - start)
+        try handle.seek(toOffset: start)
+        return Array(try handle.read(upToCount: Int(clamping: count)) ?? Data())
     }
 
     public func contains(key: String) async throws -> Bool {

@@ -55,7 +55,7 @@ public struct SigV4Signer: Sendable {
 
     /// `yyyyMMdd'T'HHmmss'Z'` in UTC: ISO 8601's basic format (a value, so shared freely).
     static let amzDateStyle = Date.ISO8601FormatStyle(dateSeparator: .omitted, dateTimeSeparator: .standard, timeSeparator: .omitted,
-                                                      timeZone: TimeZone(identifier: "UTC")!)
+                                                      timeZone: .gmt)
 
     /// `20130524T000000Z`, the form of `X-Amz-Date`.
     public static func amzDate(_ date: Date) -> String {

@@ -210,7 +210,10 @@ struct SQLiteContentStore: ContentStore {
         // takes long (most of a second on 100 000 entries): those queries list matches in index
         // order, which SQLite stops reading once the page is full.
         let order = Self.isBroad(query.text) ? "rowid" : "score, entry_id, lang"
-        arguments += [query.limit + 1, query.offset]
+        // One more than the page, to tell whether more follow. The handler bounds both; here a
+        // negative value (which SQLite reads as "no limit") is none, and nothing overflows.
+        let limit = max(0, query.limit)
+        arguments += [limit == .max ? limit : limit + 1, max(0, query.offset)]
         let rows = try await pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT entry_id, kind, lang, tags,
@@ -221,12 +224,12 @@ struct SQLiteContentStore: ContentStore {
                 ORDER BY \(order) LIMIT ? OFFSET ?
                 """, arguments: StatementArguments(arguments))
         }
-        let hits = rows.prefix(query.limit).map { row in
+        let hits = rows.prefix(limit).map { row in
             SearchHit(id: row["entry_id"], kind: row["kind"], language: row["lang"], titleHTML: Self.html(row["marked_title"]),
                       snippetHTML: Self.html(row["marked_body"]),
                       tags: (row["tags"] as String).split(separator: " ").map(String.init), score: row["score"])
         }
-        return (Array(hits), rows.count > query.limit)
+        return (Array(hits), rows.count > limit)
     }
 
     func rebuildIndex(packs: [(packId: String, version: String, texts: [PackText])]) async throws -> Int {
@@ -291,7 +294,8 @@ struct SQLiteMediaStore: MediaStore {
     func create(_ record: MediaRecord, quota: Int) async throws {
         try await pool.write { db in
             let used = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM media WHERE owner_id = ?", arguments: [record.ownerId]) ?? 0
-            guard used + record.size <= quota else { throw StoreError.conflict(field: "quota") }
+            let (total, overflow) = used.addingReportingOverflow(record.size)
+            guard !overflow, total <= quota else { throw StoreError.conflict(field: "quota") }
             try db.execute(sql: "INSERT INTO media (id, owner_id, sha256, size, content_type, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
                            arguments: [record.id, record.ownerId, record.sha256, record.size, record.contentType, SQLiteStorage.ms(record.createdAt)])
         }

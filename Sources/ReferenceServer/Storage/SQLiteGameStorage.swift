@@ -379,8 +379,10 @@ struct SQLitePlayStore: PlayStore {
     /// Appends within the caller's transaction.
     static func append(_ db: Database, campaignId: String, _ event: NewCampaignEvent, sessionId: String? = nil, nonce: Int? = nil,
                        idempotency: IdempotencyClaim? = nil) throws -> CampaignEvent {
-        let sequence = (try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(sequence) FROM campaign_events WHERE campaign_id = ?"),
-                                           arguments: [campaignId]) ?? 0) + 1
+        let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(sequence) FROM campaign_events WHERE campaign_id = ?"),
+                                        arguments: [campaignId]) ?? 0
+        let (sequence, overflow) = newest.addingReportingOverflow(1)
+        guard !overflow else { throw StoreError.exhausted(field: "sequence") }
         let atMs = SQLiteStorage.ms(Date())
         try db.cachedStatement(sql: """
             INSERT INTO campaign_events (campaign_id, sequence, at_ms, kind, actor_id, character_id, session_id, nonce, payload, idempotency_key, request_hash)
@@ -401,8 +403,9 @@ struct SQLitePlayStore: PlayStore {
     func startSession(_ session: PlaySessionRecord, actorId: String) async throws -> (PlaySessionRecord, CampaignEvent) {
         do {
             return try await pool.write { db in
-                let number = (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM play_sessions WHERE campaign_id = ?",
-                                               arguments: [session.campaignId]) ?? 0) + 1
+                let (number, overflow) = (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM play_sessions WHERE campaign_id = ?",
+                                                           arguments: [session.campaignId]) ?? 0).addingReportingOverflow(1)
+                guard !overflow else { throw StoreError.exhausted(field: "number") }
                 var stored = session
                 stored.number = number
                 try db.execute(sql: """

@@ -104,8 +104,18 @@ public enum SQLiteStorage {
         return migrator
     }
 
-    /// Milliseconds since 1970, the stored form of every time.
-    static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    /// Milliseconds since 1970, the stored form of every time (rounded down unless `rule` says
+    /// otherwise). Total: a time beyond what 64 bits of milliseconds hold (about 292 million
+    /// years either way) is stored as the nearest of those bounds, and a NaN time as 1970, where
+    /// `Int64(_:)` would trap.
+    static func ms(_ date: Date) -> Int64 { ms(date, rounding: .down) }
+    static func ms(_ date: Date, rounding rule: FloatingPointRoundingRule) -> Int64 {
+        let value = (date.timeIntervalSince1970 * 1000).rounded(rule)
+        if value.isNaN { return 0 }
+        if value >= 0x1p63 { return .max }
+        if value <= -0x1p63 { return .min }
+        return Int64(value)
+    }
     static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
     static func date(_ ms: Int64?) -> Date? { ms.map(date) }
 }
@@ -335,7 +345,8 @@ struct SQLiteAuditStore: AuditStore {
     func append(_ event: NewAuditEvent) async throws -> AuditEvent {
         try await pool.write { db in
             let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
-            let sequence = (last?["sequence"] as Int64? ?? 0) + 1
+            let (sequence, overflow) = (last?["sequence"] as Int64? ?? 0).addingReportingOverflow(1)
+            guard !overflow else { throw StoreError.exhausted(field: "sequence") }
             let previous = last?["hash"] as String? ?? Self.genesis
             let atMs = SQLiteStorage.ms(Date())
             let hash = Self.hash(previous: previous, canonical: Self.canonical(sequence: sequence, atMs: atMs, event))
@@ -367,15 +378,25 @@ struct SQLiteAuditStore: AuditStore {
         try await pool.read { db in
             var problems: [String] = []
             var previous = Self.genesis
+            // The previous event's sequence (none before the first), and the one expected next.
+            var last: Int64?
             var expected: Int64 = 1
             var count = 0
             let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY sequence")
             while let row = try cursor.next() {
                 count += 1
                 let sequence: Int64 = row["sequence"]
-                if sequence != expected { problems.append("event \(sequence): events \(expected) to \(sequence - 1) are missing") }
+                // Sequences as stored, whatever they are (0, negative, the largest): this reads a
+                // database that may have been tampered with, and must not trap on it.
+                if sequence > expected {
+                    problems.append("event \(sequence): events \(expected) to \(sequence - 1) are missing")
+                } else if sequence < expected {
+                    problems.append("event \(sequence): sequences start at 1")
+                }
                 let stored: String = row["previous_hash"]
-                if stored != previous { problems.append("event \(sequence): its previous hash does not match event \(sequence - 1)") }
+                if stored != previous {
+                    problems.append("event \(sequence): its previous hash does not match " + (last.map { "event \($0)" } ?? "the start of the chain"))
+                }
                 let details = (try? JSONDecoder().decode([String: String].self, from: Data((row["details"] as String).utf8)))
                 if details == nil { problems.append("event \(sequence): its details are not a JSON object of strings") }
                 let event = NewAuditEvent(action: row["action"], actor: row["actor"], target: row["target"], address: row["address"],
@@ -384,7 +405,10 @@ struct SQLiteAuditStore: AuditStore {
                 let recorded: String = row["hash"]
                 if hash != recorded { problems.append("event \(sequence): its content does not match its hash (altered)") }
                 previous = recorded
-                expected = sequence + 1
+                last = sequence
+                // After the largest sequence no event can follow: none is expected.
+                let (next, overflow) = sequence.addingReportingOverflow(1)
+                expected = overflow ? sequence : next
             }
             return AuditVerification(events: count, head: previous, problems: problems)
         }

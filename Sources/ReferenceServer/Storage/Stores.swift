@@ -42,6 +42,10 @@ public enum StoreError: Error, Equatable, Sendable {
     case notFound
     /// The record is no longer at the version the change was based on.
     case versionMismatch(current: Int)
+    /// A stored counter (a log's sequence, a version, a session number) is at the largest value
+    /// it can hold, so the change that would go past it is not stored. Only a damaged or hostile
+    /// database gets there; it is answered 500, never a trap.
+    case exhausted(field: String)
 }
 
 public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
