@@ -29,7 +29,7 @@ struct ScopeMiddleware: RouterMiddleware {
         let language = Language.negotiate(request.headers[.acceptLanguage])
         var logger = context.logger
         logger[metadataKey: "request_id"] = "\(id)"
-        var info = RequestInfo(id: id, address: address, language: language, userAgent: request.headers[.userAgent].map { String($0.prefix(256)) },
+        var info = RequestInfo(id: id, address: address, language: language, localizer: localizer, userAgent: request.headers[.userAgent].map { String($0.prefix(256)) },
                                path: request.uri.path, method: request.method.rawValue, operationId: nil, principal: nil, authenticationFailure: nil, logger: logger)
         var context = context
         var response: Response
@@ -90,75 +90,27 @@ struct ScopeMiddleware: RouterMiddleware {
     }
 
     func problemResponse(for error: any Error, info: RequestInfo, logger: Logger) -> Response {
-        let problem = ScopeMiddleware.problem(for: error, info: info, contract: contract)
+        let problem = problem(for: error, info: info)
         if problem.status == .internalServerError {
             logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(info.path)"])
         }
-        var headers = problem.headers
-        headers[.contentType] = "application/problem+json"
-        let body = problem.json(localizer, info.language, instance: info.path, requestId: info.id)
-        return Response(status: problem.status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return problem.response(language: info.language, localizer: localizer, instance: info.path, requestId: info.id)
     }
 
-    /// The problem an error stands for: ours as they are, the OpenAPI layer's decoding errors as
-    /// validation problems naming the field, Hummingbird's as their status, anything else as an
-    /// internal error (whose details go to the log only).
-    static func problem(for error: any Error, info: RequestInfo, contract: APIContract) -> Problem {
-        switch error {
-        case let problem as Problem:
-            return problem
-        case let server as ServerError:
-            if let problem = server.underlyingError as? Problem { return problem }
-            if let decoding = server.underlyingError as? DecodingError { return decodingProblem(decoding) }
-            // The runtime's own errors (a missing header, a wrong content type) are the client's.
-            if "\(type(of: server.underlyingError))".contains("RuntimeError") {
-                return Problem.validation("/", .fieldInvalid)
+    /// The problem an error stands for (``Problem/init(_:requestId:)``); a request no route took
+    /// is 405 with `Allow` when its path is a route's, under the router's reading of paths.
+    func problem(for error: any Error, info: RequestInfo) -> Problem {
+        if let http = error as? HTTPError, http.status == .notFound {
+            let methods = contract.methods(at: info.path)
+            if !methods.isEmpty {
+                var headers = HTTPFields()
+                headers[.allow] = methods.joined(separator: ", ")
+                return Problem(.methodNotAllowed, "method-not-allowed", title: .titleMethodNotAllowed, detail: .methodNotAllowed,
+                               ["path": info.path, "method": info.method], headers: headers)
             }
-            return .internal(requestId: info.id)
-        case is HTTPParserError:
-            // The body's framing broke (a bad chunk, a connection that ended early): the
-            // request cannot be read (RFC 9112); RequestGuardHandler closes the connection.
-            return Problem(.badRequest, "malformed-request", title: .titleValidation, detail: .fieldInvalid)
-        case let http as HTTPError:
-            switch http.status {
-            case .notFound:
-                let methods = contract.methods(at: info.path)
-                if !methods.isEmpty {
-                    var headers = HTTPFields()
-                    headers[.allow] = methods.joined(separator: ", ")
-                    return Problem(.methodNotAllowed, "method-not-allowed", title: .titleMethodNotAllowed, detail: .methodNotAllowed,
-                                   ["path": info.path, "method": info.method], headers: headers)
-                }
-                return .notFound(.routeNotFound, ["path": info.path])
-            case .contentTooLarge:
-                return Problem(.contentTooLarge, "too-large", title: .titleTooLarge)
-            default:
-                if http.status.code < 500 {
-                    return Problem(http.status, "http-\(http.status.code)", title: .titleValidation, detail: .fieldInvalid)
-                }
-                return .internal(requestId: info.id)
-            }
-        default:
-            return .internal(requestId: info.id)
+            return .notFound(.routeNotFound, ["path": info.path])
         }
-    }
-
-    static func decodingProblem(_ error: DecodingError) -> Problem {
-        func pointer(_ path: [any CodingKey]) -> String {
-            path.isEmpty ? "/" : "/" + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "/")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            return .validation(pointer(context.codingPath + [key]), .fieldRequired)
-        case .typeMismatch(let type, let context):
-            return .validation(pointer(context.codingPath), .fieldType, ["type": "\(type)".lowercased()])
-        case .valueNotFound(_, let context):
-            return .validation(pointer(context.codingPath), .fieldRequired)
-        case .dataCorrupted(let context):
-            return .validation(pointer(context.codingPath), .fieldInvalid)
-        @unknown default:
-            return .validation("/", .fieldInvalid)
-        }
+        return Problem(error, requestId: info.id)
     }
 }
 

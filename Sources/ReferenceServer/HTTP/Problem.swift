@@ -1,6 +1,10 @@
 import Foundation
 import HTTPTypes
+import Hummingbird
 import Mechanics
+import NIOCore
+import NIOHTTP1
+import OpenAPIRuntime
 
 /// An error answered as RFC 9457 problem details (`application/problem+json`), localized: a
 /// type, a title and a detail, and for invalid input every field at fault.
@@ -158,6 +162,76 @@ public struct Problem: Error, Sendable {
     }
     static func unavailable() -> Problem {
         Problem(.serviceUnavailable, "unavailable", title: .titleUnavailable, detail: .databaseUnavailable)
+    }
+}
+
+extension Problem: HTTPResponseError {
+    /// The problem as an answer in the request's language (``RequestInfo``), for Hummingbird.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let info = RequestInfo.current
+        return response(language: info?.language ?? .fallback, localizer: info?.localizer ?? Localizer(catalogs: [:]),
+                        instance: info?.path ?? request.uri.path, requestId: info?.id)
+    }
+
+    /// `application/problem+json`, with the problem's own headers.
+    func response(language: Language, localizer: Localizer, instance: String?, requestId: String?) -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        let body = json(localizer, language, instance: instance, requestId: requestId)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension Problem {
+    /// The problem any error stands for: ours as they are; the OpenAPI runtime's as the runtime
+    /// classifies them (a request it could not read is the client's, 400, naming the field when
+    /// decoding says which; whatever failed after the handler began is ours, 500); a body whose
+    /// framing broke, 400; Hummingbird's as their status; anything else 500, whose details go to
+    /// the log only.
+    init(_ error: any Error, requestId: String) {
+        switch error {
+        case let problem as Problem:
+            self = problem
+        case let server as ServerError:
+            if let problem = server.underlyingError as? Problem {
+                self = problem
+            } else if let decoding = server.underlyingError as? DecodingError {
+                self = Self.decodingProblem(decoding)
+            } else if server.httpStatus.kind == .clientError {
+                self = .validation("/", .fieldInvalid)
+            } else {
+                self = .internal(requestId: requestId)
+            }
+        case is HTTPParserError:
+            // The body's framing broke (a bad chunk, a connection that ended early): the
+            // request cannot be read (RFC 9112); RequestGuardHandler closes the connection.
+            self = Problem(.badRequest, "malformed-request", title: .titleValidation, detail: .fieldInvalid)
+        case let http as HTTPError where http.status == .contentTooLarge:
+            self = Problem(.contentTooLarge, "too-large", title: .titleTooLarge)
+        case let http as HTTPError where http.status.kind == .clientError:
+            self = Problem(http.status, "http-\(http.status.code)", title: .titleValidation, detail: .fieldInvalid)
+        default:
+            self = .internal(requestId: requestId)
+        }
+    }
+
+    /// A JSON body that does not decode into the operation's type, naming the field.
+    static func decodingProblem(_ error: DecodingError) -> Problem {
+        func pointer(_ path: [any CodingKey]) -> String {
+            path.isEmpty ? "/" : "/" + path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: "/")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return .validation(pointer(context.codingPath + [key]), .fieldRequired)
+        case .typeMismatch(let type, let context):
+            return .validation(pointer(context.codingPath), .fieldType, ["type": "\(type)".lowercased()])
+        case .valueNotFound(_, let context):
+            return .validation(pointer(context.codingPath), .fieldRequired)
+        case .dataCorrupted(let context):
+            return .validation(pointer(context.codingPath), .fieldInvalid)
+        @unknown default:
+            return .validation("/", .fieldInvalid)
+        }
     }
 }
 

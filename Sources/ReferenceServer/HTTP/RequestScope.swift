@@ -38,6 +38,8 @@ public struct RequestInfo: Sendable {
     /// when the connection comes from a trusted proxy.
     public let address: String
     public let language: Language
+    /// The message catalogs problems are answered from.
+    public let localizer: Localizer
     public let userAgent: String?
     public let path: String
     public let method: String
