@@ -117,7 +117,10 @@ public enum ReferenceServer {
             router: router,
             server: .guardedHTTP1WebSocketUpgrade(
                 webSocketRouter: router,
-                configuration: .init(ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(Int64(configuration.liveHeartbeatSeconds * 2))))),
+                configuration: .init(
+                    // A request's head: 16 KiB a line (a URL, a header), 32 KiB in all, 100 header fields.
+                    http1: .init(httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 100)),
+                    ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(Int64(configuration.liveHeartbeatSeconds * 2))))),
                 headTimeout: .seconds(Int64(configuration.headTimeoutSeconds)), bodyTimeout: .seconds(Int64(configuration.bodyTimeoutSeconds))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rfl-server"),
             onServerRunning: { channel in

@@ -105,15 +105,34 @@ struct LiveSocket: Sendable {
             try? await outbound.close(.unknown(code), reason: reason)
         }
 
+        /// The largest message a client may send, in bytes.
+        static let maxMessageBytes = 4096
+
+        /// The client's next message, or nil once the socket ends. `messages(maxSize:)` bounds
+        /// messages sent in fragments; one sent in a single frame (up to the 64 KiB frame limit)
+        /// is bounded here: above 4 KiB the socket is closed with 1009.
+        func next(_ messages: inout WebSocketInboundMessageStream.AsyncIterator) async throws -> WebSocketMessage? {
+            guard let message = try await messages.next() else { return nil }
+            let size = switch message {
+            case .text(let text): text.utf8.count
+            case .binary(let buffer): buffer.readableBytes
+            }
+            guard size <= Self.maxMessageBytes else {
+                try? await outbound.close(.messageTooLarge, reason: "messages are at most \(Self.maxMessageBytes) bytes")
+                return nil
+            }
+            return message
+        }
+
         func run(_ inbound: WebSocketInboundStream) async throws {
-            var messages = inbound.messages(maxSize: 4096).makeAsyncIterator()
+            var messages = inbound.messages(maxSize: Self.maxMessageBytes).makeAsyncIterator()
             var after = self.after
             var authentication = self.authentication
             if authentication == nil {
                 // Wait for hello, at most 10 seconds: then the connection is cut.
                 let channel = self.channel
                 let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
-                let first = try await messages.next()
+                let first = try await next(&messages)
                 timeout.cancel()
                 guard case .text(let text) = first, let hello = try? JSONDecoder().decode(ClientMessage.self, from: Data(text.utf8)),
                       hello.type == "hello" else {
@@ -205,7 +224,7 @@ struct LiveSocket: Sendable {
                     }
                 }
                 // The client's messages, here: pings, within the connection's rate.
-                while let message = try await messages.next() {
+                while let message = try await next(&messages) {
                     guard limiter.take("connection").allowed else {
                         await close(CloseCode.tooManyMessages, "too many messages from the client")
                         break

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
@@ -71,8 +72,14 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             timer?.cancel()
             timer = nil
-            if head.headers.contains(name: "upgrade") {
-                // The WebSocket upgrader takes the connection over (or refuses and closes it).
+            if head.headers[canonicalForm: "upgrade"].contains(where: { $0.lowercased() == "websocket" }) {
+                // A WebSocket handshake the upgrader would refuse without a word is answered
+                // here (RFC 6455 §4.2.1, §4.4); a sound one is the upgrader's, which takes the
+                // connection over (or refuses it with 400 and closes it).
+                if let refusal = Self.handshakeRefusal(head) {
+                    answerAndClose(context, refusal.status, headers: refusal.headers)
+                    return
+                }
                 context.fireChannelRead(data)
                 context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
                 return
@@ -163,12 +170,29 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func answerAndClose(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus) {
+    /// What is wrong with a WebSocket handshake, as the answer to give: not a GET, no
+    /// `Connection: upgrade`, a `Sec-WebSocket-Key` that is not 16 bytes in base64 (400), or a
+    /// version other than 13 (426, naming the version the server speaks).
+    static func handshakeRefusal(_ head: HTTPRequestHead) -> (status: HTTPResponseStatus, headers: HTTPHeaders)? {
+        let connection = head.headers[canonicalForm: "connection"].map { $0.lowercased() }
+        let keys = head.headers[canonicalForm: "sec-websocket-key"]
+        let key = keys.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard head.method == .GET, connection.contains("upgrade"), keys.count == 1, key.utf8.count == 24,
+              Data(base64Encoded: key)?.count == 16 else {
+            return (.badRequest, [:])
+        }
+        guard head.headers[canonicalForm: "sec-websocket-version"] == ["13"] else {
+            return (.upgradeRequired, ["Sec-WebSocket-Version": "13"])
+        }
+        return nil
+    }
+
+    private func answerAndClose(_ context: ChannelHandlerContext, _ status: HTTPResponseStatus, headers extra: HTTPHeaders = [:]) {
         guard !closed else { return }
         timer?.cancel()
         timer = nil
         if !responseOpen {
-            var headers = HTTPHeaders()
+            var headers = extra
             headers.add(name: "Connection", value: "close")
             headers.add(name: "Content-Length", value: "0")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
