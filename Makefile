@@ -19,11 +19,11 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -DRULESETS='"$
 LINK := -L$(LIBDIR) -lrfl -Wl,-rpath,$(CURDIR)/$(LIBDIR) -lm
 CBIN := .build/c-$(CONFIG)
 
-.PHONY: all deps build release test swift-test c-test python-test abi-test install-test lab-test lab-screenshot lib install install-files bench schema clean
+.PHONY: all deps build release test swift-test c-test python-test abi-test install-test lab-test hostile-test lab-screenshot lib install install-files bench schema clean
 
 all: build
 
-# The Debian packages the build and the tests need, and moto from PyPI (run as root; CI runs it
+# The Debian packages the build and the tests need, and moto and PyYAML from PyPI (run as root; CI runs it
 # before `make test`).
 DEBIAN_PACKAGES := libxml2-dev libsqlite3-dev pkg-config valgrind gcc g++ python3 python3-pip chromium
 # The S3-compatible server the S3 tests start (Tests/Data/moto_s3.py), from PyPI.
@@ -36,6 +36,7 @@ deps:
 	@$(PYTHON) -c 'import moto.server, boto3, moto; assert moto.__version__ == "$(MOTO_VERSION)"' 2>/dev/null \
 	  && echo "moto $(MOTO_VERSION) is installed" \
 	  || $(PYTHON) -m pip install --quiet "moto[server]==$(MOTO_VERSION)"
+	@$(PYTHON) -c 'import yaml' 2>/dev/null || $(PYTHON) -m pip install --quiet pyyaml
 
 build:
 	$(SWIFT) build
@@ -45,7 +46,7 @@ release:
 
 # Installs what the tests need first (the packages above), so that a fresh machine passes.
 test: deps swift-test
-	$(MAKE) c-test python-test abi-test install-test lab-test CONFIG=debug
+	$(MAKE) c-test python-test abi-test install-test lab-test hostile-test CONFIG=debug
 
 swift-test:
 	$(SWIFT) build --build-tests
@@ -76,6 +77,12 @@ python-test: lib
 # The dice lab end to end in headless Chromium, against the rfl-server that swift-test built.
 lab-test:
 	$(PYTHON) Tests/Lab/lab_test.py $(CURDIR)/.build/debug/rfl-server
+
+# Hostile requests against the real server, over raw sockets: every operation under odd path
+# spellings, extreme query values, malformed and huge bodies, hostile headers, broken framing,
+# slow senders and WebSocket abuse; the server must never die, answer 5xx or hang.
+hostile-test:
+	$(PYTHON) Tests/Hostile/hostile_test.py $(CURDIR)/.build/debug/rfl-server
 
 # The screenshot in docs/, taken by the same test.
 lab-screenshot:
