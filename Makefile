@@ -19,15 +19,17 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -DRULESETS='"$
 LINK := -L$(LIBDIR) -lrfl -Wl,-rpath,$(CURDIR)/$(LIBDIR) -lm
 CBIN := .build/c-$(CONFIG)
 
-.PHONY: all deps build release test swift-test c-test python-test abi-test install-test lab-test hostile-test lab-screenshot lib install install-files bench schema clean
+.PHONY: all deps build release test swift-test c-test python-test abi-test install-test lab-test hostile-test contract-test lab-screenshot lib install install-files bench schema clean
 
 all: build
 
-# The Debian packages the build and the tests need, and moto and PyYAML from PyPI (run as root; CI runs it
+# The Debian packages the build and the tests need, and moto, PyYAML and schemathesis from PyPI (run as root; CI runs it
 # before `make test`).
 DEBIAN_PACKAGES := libxml2-dev libsqlite3-dev pkg-config valgrind gcc g++ python3 python3-pip chromium
 # The S3-compatible server the S3 tests start (Tests/Data/moto_s3.py), from PyPI.
 MOTO_VERSION := 5.2.1
+# The contract fuzzer of the contract test (Tests/Hostile/schemathesis_test.py), from PyPI.
+SCHEMATHESIS_VERSION := 4.32.5
 deps:
 	@missing=""; for package in $(DEBIAN_PACKAGES); do dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
 	if [ -z "$$missing" ]; then echo "all build and test packages are installed"; \
@@ -37,6 +39,9 @@ deps:
 	  && echo "moto $(MOTO_VERSION) is installed" \
 	  || $(PYTHON) -m pip install --quiet "moto[server]==$(MOTO_VERSION)"
 	@$(PYTHON) -c 'import yaml' 2>/dev/null || $(PYTHON) -m pip install --quiet pyyaml
+	@$(PYTHON) -c 'import schemathesis; assert schemathesis.__version__ == "$(SCHEMATHESIS_VERSION)"' 2>/dev/null \
+	  && echo "schemathesis $(SCHEMATHESIS_VERSION) is installed" \
+	  || $(PYTHON) -m pip install --quiet "schemathesis==$(SCHEMATHESIS_VERSION)"
 
 build:
 	$(SWIFT) build
@@ -46,7 +51,7 @@ release:
 
 # Installs what the tests need first (the packages above), so that a fresh machine passes.
 test: deps swift-test
-	$(MAKE) c-test python-test abi-test install-test lab-test hostile-test CONFIG=debug
+	$(MAKE) c-test python-test abi-test install-test lab-test hostile-test contract-test CONFIG=debug
 
 swift-test:
 	$(SWIFT) build --build-tests
@@ -83,6 +88,11 @@ lab-test:
 # slow senders and WebSocket abuse; the server must never die, answer 5xx or hang.
 hostile-test:
 	$(PYTHON) Tests/Hostile/hostile_test.py $(CURDIR)/.build/debug/rfl-server
+
+# schemathesis over every operation of the contract, against the real server: no 5xx, and
+# statuses, types, headers and bodies as the document declares them.
+contract-test:
+	$(PYTHON) Tests/Hostile/schemathesis_test.py $(CURDIR)/.build/debug/rfl-server
 
 # The screenshot in docs/, taken by the same test.
 lab-screenshot:
