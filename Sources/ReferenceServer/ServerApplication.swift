@@ -36,6 +36,9 @@ struct Services: Sendable {
     let authenticationLimiter: RateLimiter
     let accountLimiter: RateLimiter
     let now: @Sendable () -> Date
+    /// The game's services.
+    let rules: CampaignRules
+    let play: PlayService
 }
 
 /// The reference server: ``build(configuration:logger:)`` makes the application (used by
@@ -83,14 +86,18 @@ public enum ReferenceServer {
         let contract = try APIContract(document: try ServerResources.openAPIDocument(), passwordMinimumLength: configuration.passwordMinimumLength)
         let localizer = try Localizer.load(from: try ServerResources.catalogs())
         let clock = hooks.rateLimitClock ?? RateLimiter.monotonicSeconds
+        let now = hooks.wallClock ?? { Date() }
+        let live = InProcessLiveHub()
+        let rules = CampaignRules(packs: packs, characters: storage.characters)
         let services = Services(
-            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, blobs: blobs, live: InProcessLiveHub(), tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
+            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, blobs: blobs, live: live, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
             passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength), contract: contract, localizer: localizer,
             metrics: metrics, documentationPage: DocumentationPage.render(contract), lab: try ServerResources.lab(),
             addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),
             authenticationLimiter: RateLimiter(configuration.authRateLimit, clock: clock),
             accountLimiter: RateLimiter(configuration.accountRateLimit, clock: clock),
-            now: hooks.wallClock ?? { Date() })
+            now: now, rules: rules,
+            play: PlayService(store: storage.play, rules: rules, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit), now: now))
 
         // The path of a request: the router chooses the route, and so the operation, once;
         // everything after it is keyed by that operation (ScopeMiddleware names it).

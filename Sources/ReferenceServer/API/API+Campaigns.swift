@@ -48,8 +48,7 @@ extension API {
     @discardableResult
     func published(_ event: CampaignEvent, commitment: String? = nil) async throws -> Components.Schemas.LogEntry {
         let logged = try await entry(event, commitment: commitment)
-        services.live.publish(.event(event, envelope: LiveEnvelope.render(logged, payload: event.payload, campaignId: event.campaignId)),
-                              campaignId: event.campaignId)
+        LiveEventPublisher(hub: services.live).publish(logged, event: event)
         return logged
     }
 

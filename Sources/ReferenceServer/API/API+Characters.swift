@@ -36,31 +36,21 @@ extension API {
 
     /// The ruleset a campaign pinned.
     func ruleset(of campaign: CampaignRecord) async throws -> LoadedRuleset {
-        do {
-            return try await services.packs.ruleset(campaign.packs)
-        } catch let problem as PackLibrary.ResolutionProblem {
-            throw Problem.unprocessable(problem.field, .packsUnresolved, ["reason": problem.message])
-        }
+        try await services.rules.ruleset(of: campaign)
     }
 
     /// A character of the campaign (404 for one of another campaign).
     func characterRecord(_ id: String, campaign: String) async throws -> CharacterRecord {
-        guard let record = try await storage.characters.character(id: id), record.campaignId == campaign else {
-            throw Problem.notFound(.characterNotFound)
-        }
-        return record
+        try await services.rules.character(id, in: campaign)
     }
 
     /// The sheet the engine computes from a stored character.
     static func sheet(_ record: CharacterRecord, _ loaded: LoadedRuleset) throws(Problem) -> CharacterSheet {
-        var sheet = CharacterSheet(ruleset: loaded.ruleset)
         do {
-            for (id, value) in record.stats.sorted(by: { $0.key < $1.key }) { try sheet.set(id, to: value) }
-            for source in record.sources { try sheet.apply(source.id, duration: source.remaining) }
+            return try CampaignRules.sheet(record, loaded)
         } catch {
-            throw Problem.unprocessable("/stats", .rulesRefuse, ["reason": error.message])
+            throw Problem(error)
         }
-        return sheet
     }
 
     /// The contract's bounds of a base value (and of a check's `dc`).

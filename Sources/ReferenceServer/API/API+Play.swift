@@ -2,7 +2,6 @@ import ContentPacks
 import Foundation
 import Mechanics
 import OpenAPIRuntime
-import Synchronization
 
 /// Play: sessions that commit to their server seed, server-authoritative rolls and checks
 /// seeded as ``FairDice`` documents, the campaign's log, and exact odds.
@@ -25,274 +24,78 @@ extension API {
                                            payload: .init(additionalProperties: payload))
     }
 
-    func playSessionRecord(_ id: String, campaign: String) async throws -> PlaySessionRecord {
-        guard let record = try await storage.play.session(id: id), record.campaignId == campaign else { throw Problem.notFound(.playSessionNotFound) }
-        return record
+    /// The campaign the permission check found for this request (a campaign route's).
+    func accessedCampaign(_ id: String) async throws -> CampaignRecord {
+        if let access = CampaignAccess.current, access.campaign.id == id { return access.campaign }
+        return try await campaignRecord(id)
     }
 
     func listPlaySessions(_ input: Operations.ListPlaySessions.Input) async throws -> Operations.ListPlaySessions.Output {
-        let sessions = try await storage.play.sessions(campaignId: input.path.campaignId)
+        let sessions = try await services.play.sessions(campaignId: input.path.campaignId)
         return .ok(.init(body: .json(.init(items: sessions.map(Self.playSession)))))
     }
 
     func startPlaySession(_ input: Operations.StartPlaySession.Input) async throws -> Operations.StartPlaySession.Output {
-        let campaign = try await activeCampaign(input.path.campaignId)
         var clientSeed: String?
         if case .json(let body) = input.body { clientSeed = body.clientSeed }
-        let serverSeed = FairDice.newServerSeed()
-        guard let commitment = FairDice.commitment(serverSeed: serverSeed) else { throw Problem.internal(requestId: try info.id) }
-        // Without a client seed from the table, a random one: the players may replace it before
-        // any roll.
-        let record = PlaySessionRecord(id: UUID().uuidString.lowercased(), campaignId: campaign.id, number: 0, serverSeed: serverSeed,
-                                       commitment: commitment, clientSeed: clientSeed ?? String(FairDice.newServerSeed().prefix(16)), startedAt: Date())
-        let stored: PlaySessionRecord
-        do {
-            let event: CampaignEvent
-            (stored, event) = try await storage.play.startSession(record, actorId: try principal.user.id)
-            try await published(event)
-        } catch StoreError.conflict {
-            throw Problem.conflict(.sessionAlreadyOpen)
-        }
-        try await audit("play_session.started", target: campaign.id, ["session": stored.id, "commitment": stored.commitment])
-        return .created(.init(body: .json(Self.playSession(stored))))
+        let session = try await services.play.startSession(in: try await accessedCampaign(input.path.campaignId), clientSeed: clientSeed, by: try caller)
+        return .created(.init(body: .json(Self.playSession(session))))
     }
 
     func getPlaySession(_ input: Operations.GetPlaySession.Input) async throws -> Operations.GetPlaySession.Output {
-        let record = try await playSessionRecord(input.path.sessionId, campaign: input.path.campaignId)
-        return .ok(.init(body: .json(Self.playSession(record))))
+        .ok(.init(body: .json(Self.playSession(try await services.play.session(input.path.sessionId, campaignId: input.path.campaignId)))))
     }
 
     func setClientSeed(_ input: Operations.SetClientSeed.Input) async throws -> Operations.SetClientSeed.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        _ = try await activeCampaign(input.path.campaignId)
-        let session = try await playSessionRecord(input.path.sessionId, campaign: input.path.campaignId)
-        do {
-            let (stored, event) = try await storage.play.setClientSeed(body.clientSeed, sessionId: session.id, actorId: try principal.user.id)
-            try await published(event)
-            return .ok(.init(body: .json(Self.playSession(stored))))
-        } catch StoreError.conflict {
-            throw Problem.conflict(.playSessionEnded)
-        }
+        let session = try await services.play.setClientSeed(body.clientSeed, session: input.path.sessionId,
+                                                            in: try await accessedCampaign(input.path.campaignId), by: try caller)
+        return .ok(.init(body: .json(Self.playSession(session))))
     }
 
     func endPlaySession(_ input: Operations.EndPlaySession.Input) async throws -> Operations.EndPlaySession.Output {
-        let session = try await playSessionRecord(input.path.sessionId, campaign: input.path.campaignId)
-        do {
-            let (stored, event) = try await storage.play.endSession(id: session.id, actorId: try principal.user.id, at: Date())
-            try await published(event)
-            try await audit("play_session.ended", target: stored.campaignId, ["session": stored.id, "rolls": String(stored.rolls)])
-            return .ok(.init(body: .json(Self.playSession(stored))))
-        } catch StoreError.conflict {
-            throw Problem.conflict(.playSessionEnded)
-        }
+        let session = try await services.play.endSession(input.path.sessionId, campaignId: input.path.campaignId, by: try caller)
+        return .ok(.init(body: .json(Self.playSession(session))))
     }
 
     // MARK: - Rolls and checks
 
-    static func advantage(_ text: String?) -> Int {
-        switch text {
-        case "advantage": 1
-        case "disadvantage": -1
-        default: 0
-        }
-    }
-
-    /// A hash of what a request asks, so that a repeated Idempotency-Key with another request
-    /// is told apart.
-    static func requestHash(_ parts: [String?]) -> String {
-        let text = parts.map { $0.map { "\($0.utf8.count):\($0)" } ?? "-" }.joined(separator: "|")
-        return Hex.sha256(text)
-    }
-
-    /// Runs `make` in the open session under the idempotency key, mapping the outcomes.
-    func play(campaign: String, key: String?, request: [String?], make: @escaping @Sendable (PlaySessionRecord, Int) throws -> NewCampaignEvent)
-        async throws -> (entry: Components.Schemas.LogEntry, replayed: Bool) {
-        let claim = key.map { IdempotencyClaim(key: $0, requestHash: Self.requestHash(request)) }
-        let outcome: PlayOutcome
-        let commitment = Mutex<String?>(nil)
-        do {
-            outcome = try await storage.play.play(campaignId: campaign, actorId: try principal.user.id, idempotency: claim) { session, nonce in
-                commitment.withLock { $0 = session.commitment }
-                return try make(session, nonce)
-            }
-        } catch let error as EngineError {
-            throw Problem.unprocessable("/", .rulesRefuse, ["reason": error.description])
-        }
-        switch outcome {
-        case .recorded(let event):
-            return (try await published(event, commitment: commitment.withLock { $0 }), false)
-        case .replayed(let event):
-            return (try await entry(event), true)
-        case .keyReused:
-            throw Problem.unprocessable("Idempotency-Key", .idempotencyKeyReused)
-        case .noSession:
-            throw Problem.conflict(.noOpenSession)
-        case .archived:
-            throw Problem.conflict(.campaignArchived)
-        }
-    }
-
     /// The event as a log entry, with its session's commitment (read unless given).
     func entry(_ event: CampaignEvent, commitment known: String? = nil) async throws -> Components.Schemas.LogEntry {
         var commitment = known
-        if commitment == nil, let id = event.sessionId { commitment = try await storage.play.session(id: id)?.commitment }
+        if commitment == nil { commitment = try await services.play.commitment(of: event) }
         return try Self.logEntry(event, commitment: commitment)
-    }
-
-    /// The fields every roll and check stores for its verification.
-    static func writeSeed(_ writer: inout JSONWriter, session: PlaySessionRecord, nonce: Int, seed: UInt64) {
-        writer.field("session", session.id)
-        writer.field("nonce", nonce)
-        writer.field("client_seed", session.clientSeed)
-        writer.field("seed", String(seed))
     }
 
     func rollDice(_ input: Operations.RollDice.Input) async throws -> Operations.RollDice.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        let campaign = try await activeCampaign(input.path.campaignId)
-        let expression: DiceExpression
-        do {
-            expression = try DiceExpression(body.expression)
-        } catch {
-            throw Problem.unprocessable("/expression", .rulesRefuse, ["reason": error.description])
-        }
-        var stats: [String: Int64] = [:]
-        var characterName: String?
-        if let id = body.character {
-            let record = try await characterRecord(id, campaign: campaign.id)
-            let sheet = try Self.sheet(record, try await ruleset(of: campaign))
-            for reference in expression.statReferences {
-                do {
-                    stats[reference] = try sheet.value(reference)
-                } catch {
-                    throw Problem.unprocessable("/expression", .rulesRefuse, ["reason": error.description])
-                }
-            }
-            characterName = record.name
-        } else if let reference = expression.statReferences.first {
-            throw Problem.unprocessable("/character", .rulesRefuse, ["reason": "@\(reference) needs a character to read it from"])
-        }
-        let label = body.label
-        let character = body.character
-        let result = try await play(campaign: campaign.id, key: input.headers.idempotencyKey,
-                                    request: ["roll", body.expression, body.character, body.label]) { [stats, characterName] session, nonce in
-            guard let seed = FairDice.seed(serverSeed: session.serverSeed, clientSeed: session.clientSeed, nonce: nonce) else {
-                throw EngineError(.error, "the session's server seed is not hex")
-            }
-            var rng = RNG(seed: seed)
-            let roll = try expression.rollDetailed(using: &rng, stats: stats)
-            var writer = JSONWriter()
-            writer.beginObject()
-            writer.field("expression", expression.source)
-            if let label { writer.field("label", label) }
-            if let character { writer.field("character", character) }
-            if let characterName { writer.field("character_name", characterName) }
-            writer.key("stats")
-            writer.beginObject()
-            for (id, value) in stats.sorted(by: { $0.key < $1.key }) { writer.field(id, value) }
-            writer.endObject()
-            writer.field("total", roll.total)
-            writer.key("result")
-            roll.write(to: &writer)
-            Self.writeSeed(&writer, session: session, nonce: nonce, seed: seed)
-            writer.endObject()
-            return NewCampaignEvent(kind: "roll", actorId: RequestInfo.current?.principal?.user.id, characterId: character, payload: writer.output)
-        }
-        return result.replayed ? .ok(.init(body: .json(result.entry))) : .created(.init(body: .json(result.entry)))
+        let played = try await services.play.roll(.init(expression: body.expression, characterId: body.character, label: body.label,
+                                                        idempotencyKey: input.headers.idempotencyKey),
+                                                  in: try await accessedCampaign(input.path.campaignId), by: try caller)
+        let entry = try Self.logEntry(played.event, commitment: played.commitment)
+        return played.replayed ? .ok(.init(body: .json(entry))) : .created(.init(body: .json(entry)))
     }
 
     func rollCheck(_ input: Operations.RollCheck.Input) async throws -> Operations.RollCheck.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
         guard (body.dc == nil) != (body.against == nil) else { throw Problem.unprocessable("/dc", .dcOrAgainst) }
-        let campaign = try await activeCampaign(input.path.campaignId)
-        let loaded = try await ruleset(of: campaign)
-        let record = try await characterRecord(body.character, campaign: campaign.id)
-        let sheet = try Self.sheet(record, loaded)
-        guard let check = loaded.ruleset.check(body.check) else {
-            throw Problem.unprocessable("/check", .rulesRefuse, ["reason": "'\(body.check)' is not a check of this campaign's ruleset"])
-        }
-        var opponent: (record: CharacterRecord, sheet: CharacterSheet)?
-        if let against = body.against {
-            let other = try await characterRecord(against, campaign: campaign.id)
-            opponent = (other, try Self.sheet(other, loaded))
-        }
-        let languages = try languages(input.query.lang)
-        let tags = Set(body.tags ?? [])
-        let advantage = Self.advantage(body.advantage?.rawValue)
-        let opposingAdvantage = Self.advantage(body.againstAdvantage?.rawValue)
         let dc = try body.dc.map { Int64(try Self.bounded($0, Self.statValues, field: "/dc")) }
-        let opposingCheck = body.againstCheck
-        let characterId = record.id
-        let characterName = record.name
-        let stats = record.stats
-        let sources = record.sources.map(\.id)
-        let label = body.label
-        let requestParts: [String?] = ["check", body.character, body.check, body.dc.map(String.init), body.against, body.againstCheck,
-                                       body.advantage?.rawValue, body.againstAdvantage?.rawValue, tags.sorted().joined(separator: ","), body.label]
-        let result = try await play(campaign: campaign.id, key: input.headers.idempotencyKey, request: requestParts) { [opponent] session, nonce in
-            guard let seed = FairDice.seed(serverSeed: session.serverSeed, clientSeed: session.clientSeed, nonce: nonce) else {
-                throw EngineError(.error, "the session's server seed is not hex")
-            }
-            var rng = RNG(seed: seed)
-            let outcome: CheckResult
-            if let opponent {
-                outcome = try sheet.check(check.id, against: opponent.sheet, opposingCheck: opposingCheck, advantage: advantage,
-                                          opposingAdvantage: opposingAdvantage, tags: tags, using: &rng)
-            } else {
-                outcome = try sheet.check(check.id, dc: dc ?? 0, advantage: advantage, tags: tags, using: &rng)
-            }
-            var writer = JSONWriter()
-            writer.beginObject()
-            writer.field("check", check.id)
-            writer.key("check_names")
-            writer.beginObject()
-            for language in languages { writer.field(language, loaded.name(of: check.id, language: language) ?? check.id) }
-            writer.endObject()
-            writer.key("band_names")
-            writer.beginObject()
-            for language in languages {
-                writer.field(language, loaded.bandName(check: check.id, band: outcome.bandId, language: language) ?? outcome.bandId)
-            }
-            writer.endObject()
-            if let label { writer.field("label", label) }
-            writer.field("character", characterId)
-            writer.field("character_name", characterName)
-            if let opponent { writer.field("against", opponent.record.id) }
-            // What `rfl check --character FILE` reads to replay it.
-            writer.key("character_file")
-            writer.beginObject()
-            writer.key("stats")
-            writer.beginObject()
-            for (id, value) in stats.sorted(by: { $0.key < $1.key }) { writer.field(id, value) }
-            writer.endObject()
-            writer.key("apply")
-            writer.beginArray()
-            for source in sources { writer.value(source) }
-            writer.endArray()
-            writer.endObject()
-            writer.field("total", outcome.total)
-            writer.field("band", outcome.bandId)
-            writer.key("result")
-            outcome.write(to: &writer)
-            Self.writeSeed(&writer, session: session, nonce: nonce, seed: seed)
-            writer.endObject()
-            return NewCampaignEvent(kind: "check", actorId: RequestInfo.current?.principal?.user.id, characterId: characterId, payload: writer.output)
-        }
-        return result.replayed ? .ok(.init(body: .json(result.entry))) : .created(.init(body: .json(result.entry)))
+        let request = PlayService.CheckRequest(characterId: body.character, check: body.check, dc: dc, against: body.against,
+                                               againstCheck: body.againstCheck, advantage: body.advantage?.rawValue,
+                                               againstAdvantage: body.againstAdvantage?.rawValue, tags: Set(body.tags ?? []), label: body.label,
+                                               languages: try languages(input.query.lang), idempotencyKey: input.headers.idempotencyKey)
+        let played = try await services.play.check(request, in: try await accessedCampaign(input.path.campaignId), by: try caller)
+        let entry = try Self.logEntry(played.event, commitment: played.commitment)
+        return played.replayed ? .ok(.init(body: .json(entry))) : .created(.init(body: .json(entry)))
     }
 
     func listLog(_ input: Operations.ListLog.Input) async throws -> Operations.ListLog.Output {
         let query = input.query
-        let cursor = try Self.sequenceCursor(query.cursor)
-        let limit = Self.pageLimit(query.limit)
-        let events = try await storage.play.events(campaignId: input.path.campaignId,
-                                                   CampaignEventFilter(kind: query.kind, characterId: query.character, sessionId: query.session),
-                                                   after: cursor, limit: limit + 1)
-        let page = events.prefix(limit)
-        var commitments: [String: String] = [:]
-        for id in Set(page.compactMap(\.sessionId)) { commitments[id] = try await storage.play.session(id: id)?.commitment }
-        let items = try page.map { try Self.logEntry($0, commitment: $0.sessionId.flatMap { commitments[$0] }) }
-        return .ok(.init(body: .json(.init(items: items, next: events.count > limit ? page.last.map { String($0.sequence) } : nil))))
+        let page = try await services.play.log(campaignId: input.path.campaignId,
+                                               CampaignEventFilter(kind: query.kind, characterId: query.character, sessionId: query.session),
+                                               after: try Self.sequenceCursor(query.cursor), limit: Self.pageLimit(query.limit))
+        let items = try page.events.map { try Self.logEntry($0, commitment: $0.sessionId.flatMap { page.commitments[$0] }) }
+        return .ok(.init(body: .json(.init(items: items, next: page.more ? page.events.last.map { String($0.sequence) } : nil))))
     }
 
     /// A plain request for the live socket (the upgrade itself is handled before the router).
@@ -383,12 +186,12 @@ extension API {
                 guard let sheet, let loaded, let checkId = body.check else { throw Problem.unprocessable("/character", .fieldRequired) }
                 guard (body.dc == nil) != (body.against == nil) else { throw Problem.unprocessable("/dc", .dcOrAgainst) }
                 let tags = Set(body.tags ?? [])
-                let advantage = Self.advantage(body.advantage?.rawValue)
+                let advantage = PlayService.advantage(body.advantage?.rawValue)
                 if let against = body.against {
                     guard let campaign else { throw Problem.unprocessable("/against", .fieldInvalid) }
                     let other = try Self.sheet(try await characterRecord(against, campaign: campaign.id), loaded)
                     json = try sheet.checkOdds(checkId, against: other, opposingCheck: body.againstCheck, advantage: advantage,
-                                               opposingAdvantage: Self.advantage(body.againstAdvantage?.rawValue), tags: tags).json
+                                               opposingAdvantage: PlayService.advantage(body.againstAdvantage?.rawValue), tags: tags).json
                 } else {
                     let dc = try Self.bounded(body.dc ?? 0, Self.statValues, field: "/dc")
                     json = try sheet.checkOdds(checkId, dc: Int64(dc), advantage: advantage, tags: tags).json

@@ -22,6 +22,14 @@ struct API: APIProtocol {
         }
     }
 
+    /// Who makes this request, for the services.
+    var caller: Caller {
+        get throws(Problem) {
+            let info = try info
+            return Caller(userId: info.principal?.user.id, address: info.address, requestId: info.id)
+        }
+    }
+
     var principal: Principal {
         get throws(Problem) {
             guard let principal = try info.principal else { throw Problem.unauthenticated(.tokenMissing) }

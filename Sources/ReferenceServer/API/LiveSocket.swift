@@ -303,6 +303,19 @@ struct LiveSocket: Sendable {
     }
 }
 
+/// Announces stored campaign events to the campaign's live sockets, each rendered once for all.
+struct LiveEventPublisher: CampaignEventPublisher {
+    let hub: any LiveHub
+
+    func publish(_ event: CampaignEvent, commitment: String?) throws {
+        publish(try API.logEntry(event, commitment: commitment), event: event)
+    }
+
+    func publish(_ entry: Components.Schemas.LogEntry, event: CampaignEvent) {
+        hub.publish(.event(event, envelope: LiveEnvelope.render(entry, payload: event.payload, campaignId: event.campaignId)), campaignId: event.campaignId)
+    }
+}
+
 /// The JSON text of an event on a live socket: `{"type":"event","campaign","sequence","event":LogEntry}`,
 /// written directly (the payload is stored as JSON already), since every event is rendered once
 /// for all the sockets of its campaign and is on the path of every roll.

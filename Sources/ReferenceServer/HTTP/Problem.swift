@@ -192,9 +192,13 @@ extension Problem {
         switch error {
         case let problem as Problem:
             self = problem
+        case let game as GameError:
+            self = Problem(game)
         case let server as ServerError:
             if let problem = server.underlyingError as? Problem {
                 self = problem
+            } else if let game = server.underlyingError as? GameError {
+                self = Problem(game)
             } else if let decoding = server.underlyingError as? DecodingError {
                 self = Self.decodingProblem(decoding)
             } else if server.httpStatus.kind == .clientError {
@@ -212,6 +216,22 @@ extension Problem {
             self = Problem(http.status, "http-\(http.status.code)", title: .titleValidation, detail: .fieldInvalid)
         default:
             self = .internal(requestId: requestId)
+        }
+    }
+
+    /// What the game refuses, as its answer.
+    init(_ error: GameError) {
+        switch error {
+        case .campaignNotFound: self = .notFound(.campaignNotFound)
+        case .campaignArchived: self = .conflict(.campaignArchived)
+        case .characterNotFound: self = .notFound(.characterNotFound)
+        case .playSessionNotFound: self = .notFound(.playSessionNotFound)
+        case .playSessionEnded: self = .conflict(.playSessionEnded)
+        case .sessionAlreadyOpen: self = .conflict(.sessionAlreadyOpen)
+        case .noOpenSession: self = .conflict(.noOpenSession)
+        case .idempotencyKeyReused: self = .unprocessable("Idempotency-Key", .idempotencyKeyReused)
+        case .rulesRefuse(let field, let reason): self = .unprocessable(field, .rulesRefuse, ["reason": reason])
+        case .packsUnresolved(let field, let reason): self = .unprocessable(field, .packsUnresolved, ["reason": reason])
         }
     }
 

@@ -1,0 +1,49 @@
+import Foundation
+
+/// Who asks a service for something, as the audit log records it: the user, the client's
+/// address and the request's id. Services take it as an argument; they read nothing of HTTP.
+struct Caller: Sendable {
+    var userId: String?
+    var address: String?
+    var requestId: String?
+}
+
+/// What the game refuses, in its own terms. The HTTP layer answers each as a problem
+/// (``Problem/init(_:requestId:)``); services never speak of statuses.
+enum GameError: Error, Equatable, Sendable {
+    case campaignNotFound
+    case campaignArchived
+    case characterNotFound
+    case playSessionNotFound
+    case playSessionEnded
+    case sessionAlreadyOpen
+    case noOpenSession
+    /// An idempotency key that came before with another request.
+    case idempotencyKeyReused
+    /// The rules refuse what was asked (an expression, a stat, a check), at `field`.
+    case rulesRefuse(field: String, reason: String)
+    /// The campaign's packs do not resolve to a ruleset.
+    case packsUnresolved(field: String, reason: String)
+}
+
+/// Where services announce the campaign events they stored: the live sockets of the campaign.
+protocol CampaignEventPublisher: Sendable {
+    /// The event as stored, with its play session's commitment when it has one.
+    func publish(_ event: CampaignEvent, commitment: String?) throws
+}
+
+/// The audit log as services write it: an action, by a caller, on a target.
+struct AuditTrail: Sendable {
+    let store: any AuditStore
+
+    func record(_ action: String, by caller: Caller, target: String? = nil, _ details: [String: String] = [:]) async throws {
+        try await store.append(NewAuditEvent(action: action, actor: caller.userId, target: target, address: caller.address,
+                                             requestId: caller.requestId, details: details))
+    }
+}
+
+/// A failure of the server's own (not of the request): answered 500, its description logged.
+struct ServiceFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
