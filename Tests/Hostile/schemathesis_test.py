@@ -58,7 +58,7 @@ def login(port, username, password):
     return post(port, "/v1/auth/login", {"username": username, "password": password})["access_token"]
 
 
-def run_schemathesis(port, token, junit, examples, operations, exclude):
+def run_schemathesis(port, token, junit, examples, operations, exclude, folder):
     command = [sys.executable, "-m", "schemathesis.cli", "run", f"http://{HOST}:{port}/openapi.yaml", "--url", f"http://{HOST}:{port}",
                "-H", f"Authorization: Bearer {token}", "--checks", CHECKS, "--max-examples", str(examples),
                "--seed", str(SEED), "--workers", "1", "--request-timeout", "10", "--no-color",
@@ -67,7 +67,8 @@ def run_schemathesis(port, token, junit, examples, operations, exclude):
         command += ["--include-operation-id", operation]
     for operation in exclude:
         command += ["--exclude-operation-id", operation]
-    return subprocess.run(command, timeout=900).returncode
+    # In the run's folder: schemathesis keeps its example database in the working directory.
+    return subprocess.run(command, timeout=900, cwd=folder).returncode
 
 
 def counts(junit):
@@ -117,7 +118,7 @@ def main():
         for index, (what, token, operations, exclude) in enumerate(runs):
             print(f"--- schemathesis: {what}", flush=True)
             junit = os.path.join(folder, f"junit-{index}.xml")
-            code = run_schemathesis(server.port, token, junit, options.examples, operations, exclude)
+            code = run_schemathesis(server.port, token, junit, options.examples, operations, exclude, folder)
             run_passed, run_failed = counts(junit)
             if code != 0 and run_failed == 0:
                 run_failed = 1
