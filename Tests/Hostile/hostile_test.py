@@ -954,7 +954,46 @@ class Suite:
         ]
         for what, data, allowed, half_close in cases:
             self.raw(what, data, allowed, half_close)
+        self.pipelined_requests(head)
         self.slow_senders(head)
+
+    def pipelined_requests(self, head):
+        """Requests written back to back on one connection: each gets its own answer, in order,
+        and the connection closes after the one that ends it."""
+        healthz = f"GET /healthz HTTP/1.1\r\nHost: {HOST}\r\n\r\n".encode()
+        handshake = (b"GET /v1/campaigns/" + self.campaign.encode() + b"/live HTTP/1.1\r\n" + head
+                     + b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     + b"Sec-WebSocket-Version: 13\r\n")
+        odds = b"POST /v1/odds HTTP/1.1\r\n" + head
+        cases = [
+            ("a WebSocket handshake as the second request", healthz + handshake + b"\r\n", [200, 400], False),
+            ("a WebSocket handshake with a body", handshake + b"Content-Length: 1\r\n\r\nx", [400], False),
+            ("a body cut short after an earlier answer, then half-close",
+             healthz + odds + b"Content-Length: 100000\r\n\r\n" + b'{"expression":"' + b"1" * 5000, [200, 400], True),
+            ("a head that does not parse after a good request", healthz + b"garbage\r\n\r\n", [200, 400], False),
+            ("an upgrade to h2c (declined: the request is served)",
+             b"GET /healthz HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+             b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n", [200], False),
+            ("CONNECT", f"CONNECT {HOST}:443 HTTP/1.1\r\nHost: {HOST}:443\r\n\r\n".encode() + b"x" * 1000, [404], False),
+        ]
+        for what, data, expected, half_close in cases:
+            sock = connect(HOST, self.server.port)
+            problems = []
+            if sock is None:
+                problems = self.invariants(Outcome(None, True, 0.0, "refused"))
+            else:
+                outcome, _ = exchange(sock, data, "GET", half_close=half_close, wait_for_close=True)
+                sock.close()
+                statuses = ([outcome.answer.status] if outcome.answer else []) + \
+                    [int(found) for found in re.findall(rb"HTTP/1\.1 (\d{3}) ", outcome.extra)]
+                if statuses != expected:
+                    problems.append(("pipelined answers", f"answered {statuses}, expected {expected}"))
+                elif not outcome.closed:
+                    problems.append(("kept open after refusing", f"answered {statuses} and kept the connection open"))
+                death = self.trouble(True)
+                if death:
+                    problems.append(("server died", death))
+            self.record("RAW", f"{what}: {printable(data[:80])}", problems)
 
     def slow_senders(self, head):
         """A head, and a body, one byte a second: the server must close the connection (or answer

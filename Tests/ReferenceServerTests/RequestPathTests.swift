@@ -102,6 +102,37 @@ import Testing
         }
     }
 
+    /// The contract checks the query as the handler receives it: `+` is a space, and a
+    /// malformed percent-encoding is refused rather than read as empty.
+    @Test func theQueryIsCheckedAsTheHandlerReadsIt() async throws {
+        let server = try TestServer()
+        try await server.addUser("an-admin", role: .admin)
+        try await server.test { client in
+            let token = try await client.login("an-admin").access
+            let malformed = try await client.call(.get, "/v1/search?q=%", token: token)
+            #expect(malformed.status == .badRequest && malformed.fieldErrors["q"] != nil, "\(malformed.text)")
+            // `+01:00` reads as ` 01:00`: not a time, named by the contract check.
+            let spaced = try await client.call(.get, "/v1/audit-events?since=2026-01-01T00:00:00+01:00", token: token)
+            #expect(spaced.status == .badRequest && spaced.fieldErrors["since"] != nil, "\(spaced.text)")
+            let encoded = try await client.call(.get, "/v1/audit-events?since=2026-01-01T00:00:00%2B01:00", token: token)
+            #expect(encoded.status == .ok, "\(encoded.text)")
+            let bad = try await client.call(.get, "/v1/users/%zz", token: token)
+            #expect(bad.status == .badRequest && bad.fieldErrors["userId"] != nil, "\(bad.text)")
+        }
+    }
+
+    /// Changing a password costs a bcrypt hash: it counts against the authentication limit.
+    @Test func changingAPasswordCountsAgainstTheAuthenticationLimit() async throws {
+        let server = try TestServer { $0.authRateLimit = .init(perMinute: 1, burst: 2) }
+        try await server.addUser("a-player")
+        try await server.test { client in
+            let token = try await client.login("a-player").access
+            let body = #"{"current_password":"not the password","new_password":"another long passphrase"}"#
+            #expect(try await client.call(.put, "/v1/me/password", token: token, json: body).status == .unprocessableContent)
+            #expect(try await client.call(.put, "/v1/me/password/", token: token, json: body).status == .tooManyRequests)
+        }
+    }
+
     /// A protected operation refuses an anonymous caller before looking at its body: 401, not a
     /// schema error, and a caller without the permission gets 403.
     @Test func authenticationComesBeforeTheBodyCheck() async throws {

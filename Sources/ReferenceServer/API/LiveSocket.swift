@@ -363,7 +363,10 @@ struct LiveUpgradeMiddleware: RouterMiddleware {
     let contract: ContractMiddleware
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.headers[.upgrade]?.lowercased() == "websocket" else { return try await next(request, context) }
+        let protocols = request.headers[values: .upgrade].flatMap { $0.split(separator: ",") }
+        guard protocols.contains(where: { $0.trimmingCharacters(in: .whitespaces).lowercased() == "websocket" }) else {
+            return try await next(request, context)
+        }
         guard let operation = context.operation, operation.id == "connectLive" else { throw Problem.validation("Upgrade", .fieldInvalid) }
         try contract.check(request, operation: operation, context: context, body: [])
         let info = RequestInfo.current

@@ -125,7 +125,7 @@ public struct ServerConfiguration: Sendable {
         ("RFL_PASSWORD_MIN_LENGTH", "12", "Shortest password accepted, in characters, 8 to 64."),
         ("RFL_RATE_LIMIT_PER_MINUTE", "300", "Requests a minute per client address, on every route."),
         ("RFL_RATE_LIMIT_BURST", "60", "Requests one client address may make at once."),
-        ("RFL_AUTH_RATE_LIMIT_PER_MINUTE", "30", "Requests a minute per client address on the authentication operations (register, login, refresh, logout)."),
+        ("RFL_AUTH_RATE_LIMIT_PER_MINUTE", "30", "Requests a minute per client address on the authentication operations (register, login, refresh, logout, changePassword)."),
         ("RFL_AUTH_RATE_LIMIT_BURST", "30", "Burst on the authentication operations per client address."),
         ("RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE", "600", "Requests a minute per signed-in account."),
         ("RFL_ACCOUNT_RATE_LIMIT_BURST", "120", "Burst per signed-in account."),

@@ -195,14 +195,30 @@ struct ContractMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
+    /// The query's parameters, decoded as the OpenAPI runtime decodes them for the handler
+    /// (`+` is a space, then percent-decoding), so that what is checked is what the handler gets;
+    /// a malformed percent-encoding, which the runtime would read as empty, is refused.
+    static func query(_ raw: String?) throws(Problem) -> [String: [String]] {
+        var query: [String: [String]] = [:]
+        for pair in (raw ?? "").split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decoded = parts.map { $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            guard let name = decoded[0], let value = decoded.count > 1 ? decoded[1] : "" else {
+                throw Problem.validation(decoded[0] ?? String(parts[0].prefix(64)), .fieldInvalid)
+            }
+            query[name, default: []].append(value)
+        }
+        return query
+    }
+
     /// Throws the problem of a request its operation refuses.
     func check(_ request: Request, operation: APIContract.Operation, context: Context, body: [UInt8]) throws {
         var pathParameters: [String: String] = [:]
         for (name, value) in context.parameters {
-            pathParameters[String(name)] = value.removingPercentEncoding ?? String(value)
+            guard let decoded = value.removingPercentEncoding else { throw Problem.validation(String(name), .fieldInvalid) }
+            pathParameters[String(name)] = decoded
         }
-        var query: [String: [String]] = [:]
-        for (key, value) in request.uri.queryParameters { query[String(key), default: []].append(String(value)) }
+        let query = try Self.query(request.uri.query)
         var headers: [String: String] = [:]
         for parameter in operation.parameters where parameter.location == "header" {
             if let name = HTTPField.Name(parameter.name), let value = request.headers[name] { headers[parameter.name.lowercased()] = value }

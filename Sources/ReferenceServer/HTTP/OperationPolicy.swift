@@ -9,8 +9,9 @@ enum OperationPolicy {
         case authentication
     }
 
-    /// The operations that take or give credentials, under the stricter limit.
-    static let authenticationOperations: Set<String> = ["register", "login", "refresh", "logout"]
+    /// The operations that take or give credentials, under the stricter limit (each password
+    /// check costs a bcrypt hash).
+    static let authenticationOperations: Set<String> = ["register", "login", "refresh", "logout", "changePassword"]
 
     static func rateLimitClass(_ operationId: String) -> RateLimitClass {
         authenticationOperations.contains(operationId) ? .authentication : .general
