@@ -16,6 +16,14 @@ struct RFLServer: AsyncParsableCommand {
         defaultSubcommand: Serve.self)
 }
 
+/// A failure at run time, not of usage: `error: <message>` on standard error and exit status 1.
+/// (ArgumentParser's `ValidationError`, status 64, is for what the command line itself gets
+/// wrong: an unknown option, a role or a store that does not exist.)
+func failure(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    return ExitCode(1)
+}
+
 /// Options every subcommand takes.
 struct Common: ParsableArguments {
     @Option(name: .customLong("env-file"), help: "The .env file to read, besides the environment.")
@@ -28,8 +36,7 @@ struct Common: ParsableArguments {
             return configuration
         } catch let error as ConfigurationError {
             // Not a usage error: say what is wrong and stop.
-            FileHandle.standardError.write(Data("error: configuration: \(error.description)\n".utf8))
-            throw ExitCode(1)
+            throw failure("configuration: \(error.description)")
         }
     }
 }
@@ -40,12 +47,12 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await common.load()
+        ServerMetrics.bootstrapMetricsSystem()
         do {
             try await ReferenceServer.run(configuration: configuration, logger: Logger(label: "rfl-server"))
         } catch let error as ConfigurationError {
             // Found at start (packs that do not load, a media store that does not answer).
-            FileHandle.standardError.write(Data("error: configuration: \(error.description)\n".utf8))
-            throw ExitCode(1)
+            throw failure("configuration: \(error.description)")
         }
     }
 }
@@ -90,7 +97,7 @@ struct UserCommand: AsyncParsableCommand {
                 let id = try await ServerOperations.addUser(configuration, username: name, role: role, email: email, password: line)
                 print("created \(name) (\(role.rawValue)), id \(id)")
             } catch let error as OperationError {
-                throw ValidationError(error.description)
+                throw failure(error.description)
             }
         }
     }
@@ -158,8 +165,7 @@ struct MediaCommand: AsyncParsableCommand {
             do {
                 result = try await ServerOperations.copyMedia(configuration, from: source) { print($0) }
             } catch let error as OperationError {
-                FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
-                throw ExitCode(1)
+                throw failure(error.description)
             }
             for (sha256, reason) in result.failed.sorted(by: { $0.key < $1.key }) { print("failed: \(sha256): \(reason)") }
             print("\(result.copied) copied, \(result.present) already there, \(result.failed.count) failed")
@@ -178,7 +184,7 @@ struct Backup: AsyncParsableCommand {
         do {
             try ServerOperations.backup(configuration, to: path)
         } catch let error as OperationError {
-            throw ValidationError(error.description)
+            throw failure(error.description)
         }
         print("backed up to \(path)")
     }
@@ -194,7 +200,7 @@ struct Restore: AsyncParsableCommand {
         do {
             try ServerOperations.restore(configuration, from: path)
         } catch let error as OperationError {
-            throw ValidationError(error.description)
+            throw failure(error.description)
         }
         print("restored from \(path)")
     }
@@ -214,7 +220,7 @@ struct Keys: AsyncParsableCommand {
                 let (retired, current) = try store.rotate()
                 print("retired \(retired); signing with \(current). Restart the server to use it.")
             } catch let error as ConfigurationError {
-                throw ValidationError(error.description)
+                throw failure(error.description)
             }
         }
     }

@@ -40,6 +40,8 @@ final class TestServer: Sendable {
     }
 
     func application() async throws -> some ApplicationProtocol {
+        // As rfl-server does at start: Hummingbird's request metrics into the server's registry.
+        ServerMetrics.bootstrapMetricsSystem()
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let clock = self.clock

@@ -3,29 +3,37 @@ import Metrics
 import Prometheus
 import Synchronization
 
-/// Prometheus metrics for the process: swift-metrics bootstrapped once with swift-prometheus's
-/// factory, so Hummingbird's request counters and latency histograms (by route, method and
-/// status) and the database timings land in one registry, served at /metrics.
+/// Prometheus metrics for the process, in one registry served at /metrics: the server's own
+/// (live sockets, database timings) are made with its factory directly. Hummingbird's request
+/// counters and latency histograms (by route, method and status) go through swift-metrics'
+/// global system, which the executable bootstraps with the same factory at start
+/// (``bootstrapMetricsSystem()``); a library does not take over a process's globals by itself.
 public final class ServerMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
+    /// The registry's factory, with the server's histogram buckets.
+    public let factory: PrometheusMetricsFactory
 
-    /// The process's metrics. swift-metrics can be bootstrapped only once per process, so every
-    /// server in one process (as in the tests) shares them.
-    public static let shared: ServerMetrics = {
-        let registry = PrometheusCollectorRegistry()
+    /// The process's metrics: every server in one process (as in the tests) shares them.
+    public static let shared = ServerMetrics()
+
+    private init() {
+        registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
             .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5), .milliseconds(5),
             .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
             .seconds(1), .seconds(2.5), .seconds(5),
         ]
-        MetricsSystem.bootstrap(factory)
-        return ServerMetrics(registry: registry)
-    }()
-
-    private init(registry: PrometheusCollectorRegistry) {
-        self.registry = registry
+        self.factory = factory
     }
+
+    /// Points swift-metrics' global system at this registry, once per process (a second call
+    /// does nothing): for the executable at start, and for tests that read Hummingbird's request
+    /// metrics.
+    public static func bootstrapMetricsSystem() {
+        _ = bootstrapped
+    }
+    private static let bootstrapped: Void = MetricsSystem.bootstrap(shared.factory)
 
     /// The text exposition format.
     public func exposition() -> String { registry.emitToString() }
@@ -38,19 +46,13 @@ public final class ServerMetrics: Sendable {
         }))
     }
     private static let liveCount = Mutex<Int>(0)
-    private static let liveGauge: CoreMetrics.Gauge = {
-        _ = shared
-        return Gauge(label: "rfl_live_connections")
-    }()
+    private static let liveGauge = CoreMetrics.Gauge(label: "rfl_live_connections", factory: shared.factory)
 
-    /// The statement timers, made once (after the bootstrap): every statement is timed, so
-    /// finding its timer must cost nothing.
-    private static let statementTimers: [String: CoreMetrics.Timer] = {
-        _ = shared
-        return Dictionary(uniqueKeysWithValues: ["select", "insert", "update", "delete", "other"].map {
-            ($0, Timer(label: "rfl_db_statement_duration", dimensions: [("statement", $0)]))
-        })
-    }()
+    /// The statement timers, made once: every statement is timed, so finding its timer must
+    /// cost nothing.
+    private static let statementTimers: [String: CoreMetrics.Timer] = Dictionary(uniqueKeysWithValues: ["select", "insert", "update", "delete", "other"].map {
+        ($0, CoreMetrics.Timer(label: "rfl_db_statement_duration", dimensions: [("statement", $0)], factory: shared.factory))
+    })
 
     /// Records how long one database statement took, by its kind (SELECT, INSERT, …).
     static func recordStatement(_ sql: String, nanoseconds: Int64) {

@@ -11,7 +11,6 @@ import Glibc
 public enum ServerOperations {
     /// Opens (and so migrates) the database; returns the migrations it holds.
     public static func migrate(_ configuration: ServerConfiguration) throws -> [String] {
-        _ = ServerMetrics.shared
         try KeyStore.makeFolder(configuration.dataDirectory)
         let (_, pool) = try SQLiteStorage.open(path: configuration.databasePath)
         defer { try? pool.close() }
@@ -243,7 +242,6 @@ public enum ServerOperations {
     }
 
     static func open(_ configuration: ServerConfiguration) throws -> (Storage, DatabasePool) {
-        _ = ServerMetrics.shared
         try KeyStore.makeFolder(configuration.dataDirectory)
         let opened = try SQLiteStorage.open(path: configuration.databasePath)
         return (opened.storage, opened.pool)
