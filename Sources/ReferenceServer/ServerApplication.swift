@@ -44,7 +44,7 @@ struct Services: Sendable {
 /// The reference server: ``build(configuration:logger:)`` makes the application (used by
 /// `rfl-server` and by the tests); ``run(configuration:logger:)`` also runs it until SIGINT or
 /// SIGTERM, letting requests in flight finish and closing the database.
-public enum ReferenceServer {
+public enum ServerApplication {
     /// Options for tests: a clock for the rate limiters, a callback with the bound port.
     public struct Hooks: Sendable {
         public var rateLimitClock: (@Sendable () -> Double)?

@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = try await common.load()
         ServerMetrics.bootstrapMetricsSystem()
         do {
-            try await ReferenceServer.run(configuration: configuration, logger: Logger(label: "rfl-server"))
+            try await ServerApplication.run(configuration: configuration, logger: Logger(label: "rfl-server"))
         } catch let error as ConfigurationError {
             // Found at start (packs that do not load, a media store that does not answer).
             throw failure("configuration: \(error.description)")

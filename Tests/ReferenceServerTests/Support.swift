@@ -45,7 +45,7 @@ final class TestServer: Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let clock = self.clock
-        return try await ReferenceServer.build(configuration: configuration, logger: logger,
+        return try await ServerApplication.build(configuration: configuration, logger: logger,
                                                hooks: .init(rateLimitClock: { clock.now }, wallClock: { Date(timeIntervalSince1970: 1_800_000_000 + clock.now) }))
     }
 
