@@ -8,14 +8,14 @@ import Synchronization
 /// that are common, repetitive or sequential, or that contain the username or the service's
 /// name, are refused; every printable character, spaces and Unicode included, is allowed
 /// (compared after NFKC normalisation).
-public struct PasswordPolicy: Sendable {
-    public var minimumLength: Int
-    public var maximumLength = 1024
+package struct PasswordPolicy: Sendable {
+    package var minimumLength: Int
+    package var maximumLength = 1024
 
-    public init(minimumLength: Int) { self.minimumLength = minimumLength }
+    package init(minimumLength: Int) { self.minimumLength = minimumLength }
 
     /// Why a password is refused: a message key of the catalogs, with its arguments.
-    public enum Refusal: Equatable, Sendable {
+    package enum Refusal: Equatable, Sendable {
         case tooShort(minimum: Int)
         case tooLong(maximum: Int)
         case common
@@ -24,7 +24,7 @@ public struct PasswordPolicy: Sendable {
         case containsServiceName
     }
 
-    public func check(_ password: String, username: String) -> Refusal? {
+    package func check(_ password: String, username: String) -> Refusal? {
         let normalized = Self.normalize(password)
         let count = normalized.count
         if count < minimumLength { return .tooShort(minimum: minimumLength) }
@@ -67,29 +67,29 @@ public struct PasswordPolicy: Sendable {
 /// bcrypt with a SHA-256 pre-hash: bcrypt reads only 72 bytes, and passwords may be 1024
 /// characters, so the password's NFKC form is hashed to 44 base64 characters first. bcrypt runs
 /// on NIO's blocking thread pool, never on the threads that serve requests.
-public struct PasswordHasher: Sendable {
-    public let cost: Int
+package struct PasswordHasher: Sendable {
+    package let cost: Int
 
-    public init(cost: Int) { self.cost = cost }
+    package init(cost: Int) { self.cost = cost }
 
     static func prehash(_ password: String) -> String {
         Data(SHA256.hash(data: Data(PasswordPolicy.normalize(password).utf8))).base64EncodedString()
     }
 
-    public func hash(_ password: String) async throws -> String {
+    package func hash(_ password: String) async throws -> String {
         let cost = UInt8(cost)
         let input = Self.prehash(password)
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(input, cost: cost) }
     }
 
-    public func verify(_ password: String, hash: String) async throws -> Bool {
+    package func verify(_ password: String, hash: String) async throws -> Bool {
         let input = Self.prehash(password)
         return try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(input, hash: hash) }
     }
 
     /// Spends the time of one verification, for a login of an unknown user, so that the answer
     /// takes as long whether or not the account exists.
-    public func verifyNothing(_ password: String) async throws {
+    package func verifyNothing(_ password: String) async throws {
         _ = try await verify(password, hash: dummyHash)
     }
 

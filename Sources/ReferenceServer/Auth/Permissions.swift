@@ -4,7 +4,7 @@ import Hummingbird
 
 /// What a role may do. Roles grant permissions; routes require them. This file is the one
 /// place where either is decided.
-public enum Permission: String, Sendable, CaseIterable {
+package enum Permission: String, Sendable, CaseIterable {
     /// List and read any user's account.
     case usersRead = "users.read"
     /// Change roles and delete accounts.
@@ -21,7 +21,7 @@ extension Role {
     /// The permissions each role grants. Beyond them, every signed-in user reaches their own
     /// account and sessions, reads the published packs, joins campaigns by invitation and plays
     /// in the campaigns they are a member of (``Requirement/campaign(_:)``).
-    public var permissions: Set<Permission> {
+    package var permissions: Set<Permission> {
         switch self {
         case .player: []
         case .gameMaster: [.campaignsCreate]
@@ -32,7 +32,7 @@ extension Role {
 }
 
 /// What an operation of the OpenAPI document requires.
-public enum Requirement: Sendable, Equatable {
+package enum Requirement: Sendable, Equatable {
     /// Anyone, signed in or not.
     case anyone
     /// Any signed-in user (their own data only: the handlers read the principal's id).
@@ -46,15 +46,15 @@ public enum Requirement: Sendable, Equatable {
     case campaign(CampaignRequirement)
 }
 
-public enum CampaignRequirement: Sendable, Equatable {
+package enum CampaignRequirement: Sendable, Equatable {
     case member
     case gameMaster
 }
 
-public enum AccessPolicy {
+package enum AccessPolicy {
     /// Every operation's requirement, by operationId. A test checks that every operation of the
     /// document is here and nothing else is.
-    public static let requirements: [String: Requirement] = [
+    package static let requirements: [String: Requirement] = [
         "getHealth": .anyone,
         "getReadiness": .anyone,
         "getMetrics": .anyone,
@@ -126,7 +126,7 @@ public enum AccessPolicy {
         "deleteMedia": .signedIn,
     ]
 
-    public static func permissions(of roles: [Role]) -> Set<Permission> {
+    package static func permissions(of roles: [Role]) -> Set<Permission> {
         roles.reduce(into: Set<Permission>()) { $0.formUnion($1.permissions) }
     }
 

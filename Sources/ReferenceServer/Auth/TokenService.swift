@@ -5,23 +5,23 @@ import Logging
 
 /// The claims of an access token: who (`sub`), which session (`sid`), for whom (`iss`, `aud`),
 /// until when (`exp`), and an id (`jti`).
-public struct AccessClaims: JWTPayload, Equatable {
-    public var sub: SubjectClaim
-    public var sid: String
-    public var iss: IssuerClaim
-    public var aud: AudienceClaim
-    public var exp: ExpirationClaim
-    public var iat: IssuedAtClaim
-    public var jti: IDClaim
+package struct AccessClaims: JWTPayload, Equatable {
+    package var sub: SubjectClaim
+    package var sid: String
+    package var iss: IssuerClaim
+    package var aud: AudienceClaim
+    package var exp: ExpirationClaim
+    package var iat: IssuedAtClaim
+    package var jti: IDClaim
 
-    public func verify(using algorithm: some JWTAlgorithm) async throws {
+    package func verify(using algorithm: some JWTAlgorithm) async throws {
         try exp.verifyNotExpired()
     }
 }
 
 /// Why an access token is refused; the message is for logs, clients get one generic answer.
-public struct TokenRejection: Error, CustomStringConvertible, Sendable {
-    public let description: String
+package struct TokenRejection: Error, CustomStringConvertible, Sendable {
+    package let description: String
 }
 
 /// One ES256 key: the private key when it still signs, its id (the RFC 7638 thumbprint) and its
@@ -60,13 +60,13 @@ enum Base64URL {
 /// Signs and verifies access tokens. Only ES256 is accepted, only with the key ids it knows: a
 /// token naming another algorithm (`none`, `HS256`) or an unknown key is refused before its
 /// signature is looked at.
-public final class TokenService: Sendable {
+package final class TokenService: Sendable {
     private let keys: JWTKeyCollection
     private let signing: SigningKey
     private let known: [String: SigningKey]
     let issuer: String
     let audience: String
-    public let lifetime: Int
+    package let lifetime: Int
 
     init(signing: SigningKey, retired: [SigningKey], issuer: String, audience: String, lifetime: Int) async throws {
         self.signing = signing
@@ -83,10 +83,10 @@ public final class TokenService: Sendable {
     }
 
     /// The id of the key that signs new tokens.
-    public var currentKeyId: String { signing.kid }
+    package var currentKeyId: String { signing.kid }
 
     /// A new access token for a session, and the seconds it lasts.
-    public func issue(userId: String, sessionId: String, now: Date = Date()) async throws -> String {
+    package func issue(userId: String, sessionId: String, now: Date = Date()) async throws -> String {
         // NumericDates in whole seconds, which every verifier reads.
         let now = Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down))
         let claims = AccessClaims(
@@ -98,7 +98,7 @@ public final class TokenService: Sendable {
     }
 
     /// The claims of a valid token, or a rejection saying why.
-    public func verify(_ token: String) async throws(TokenRejection) -> AccessClaims {
+    package func verify(_ token: String) async throws(TokenRejection) -> AccessClaims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, token.utf8.count <= 4096 else { throw TokenRejection(description: "not a compact JWS") }
         struct Header: Decodable { var alg: String?; var kid: String? }
@@ -119,7 +119,7 @@ public final class TokenService: Sendable {
     }
 
     /// The JSON Web Key Set of every key that verifies tokens (RFC 7517).
-    public var jwks: [[String: String]] {
+    package var jwks: [[String: String]] {
         known.values.sorted { $0.kid == signing.kid ? true : $1.kid == signing.kid ? false : $0.kid < $1.kid }.map { key in
             ["kty": "EC", "crv": "P-256", "kid": key.kid, "use": "sig", "alg": "ES256", "x": key.x, "y": key.y]
         }
@@ -128,12 +128,12 @@ public final class TokenService: Sendable {
 
 /// The signing keys on disk: `keys/signing.pem` signs; `keys/retired/*.pem` only verify, until
 /// the tokens they signed have expired. Files are written with mode 0600 in a 0700 folder.
-public struct KeyStore: Sendable {
-    public let folder: String
+package struct KeyStore: Sendable {
+    package let folder: String
     /// A signing key given by configuration instead of the folder's.
-    public let signingFile: String?
+    package let signingFile: String?
 
-    public init(dataDirectory: String, signingFile: String?) {
+    package init(dataDirectory: String, signingFile: String?) {
         folder = dataDirectory + "/keys"
         self.signingFile = signingFile
     }
@@ -181,7 +181,7 @@ public struct KeyStore: Sendable {
 
     /// Retires the current signing key (it keeps verifying) and makes a new one. Returns the
     /// retired and the new key ids.
-    public func rotate() throws -> (retired: String, current: String) {
+    package func rotate() throws -> (retired: String, current: String) {
         guard signingFile == nil else { throw ConfigurationError("RFL_JWT_KEY_FILE is set: rotate that key where it is managed") }
         guard FileManager.default.fileExists(atPath: signingPath) else {
             throw ConfigurationError("there is no signing key at \(signingPath) yet: the server makes one when it first starts")
@@ -197,7 +197,7 @@ public struct KeyStore: Sendable {
     }
 
     /// Deletes retired keys retired longer ago than `age` seconds; returns their ids.
-    public func prune(olderThan age: TimeInterval, now: Date = Date()) throws -> [String] {
+    package func prune(olderThan age: TimeInterval, now: Date = Date()) throws -> [String] {
         let manager = FileManager.default
         guard let names = try? manager.contentsOfDirectory(atPath: retiredFolder) else { return [] }
         var removed: [String] = []

@@ -76,7 +76,7 @@ public struct ServerConfiguration: Sendable {
     /// `RFL_S3_BUCKET`, `RFL_S3_REGION`, `RFL_S3_ACCESS_KEY_ID`, `RFL_S3_SECRET_ACCESS_KEY`).
     public var mediaBackend = MediaBackend.local
     public enum MediaBackend: String, Sendable { case local, s3 }
-    public var s3: S3BlobStore.Configuration?
+    package var s3: S3BlobStore.Configuration?
     /// Seconds a download link lasts (`RFL_MEDIA_LINK_TTL`).
     public var mediaLinkLifetime = 300
     /// Seconds a client has to send a request's head, from the connection's start or the end of

@@ -2,39 +2,39 @@ import Foundation
 
 /// Game content from the CMS: vocabulary entries (a term, its translations, examples, tags, a
 /// pronunciation) and lore or lesson texts, normalized from Strapi's entry shapes.
-public struct ContentEntry: Sendable, Equatable, Codable {
-    public enum Kind: String, Sendable, Codable, CaseIterable {
+package struct ContentEntry: Sendable, Equatable, Codable {
+    package enum Kind: String, Sendable, Codable, CaseIterable {
         case vocabulary, lore, lesson
     }
 
     /// `kind:cmsId`, such as `vocabulary:12`.
-    public var id: String { "\(kind.rawValue):\(cmsId)" }
-    public var kind: Kind
+    package var id: String { "\(kind.rawValue):\(cmsId)" }
+    package var kind: Kind
     /// The entry's id in the CMS.
-    public var cmsId: String
+    package var cmsId: String
     /// The language of the term or text as written.
-    public var language: String
+    package var language: String
     /// For vocabulary, the term; for texts, the title: by language.
-    public var titles: [String: String]
+    package var titles: [String: String]
     /// For vocabulary, the examples joined; for texts, the body: by language.
-    public var bodies: [String: String]
+    package var bodies: [String: String]
     /// For vocabulary, the examples, each with its language.
-    public var examples: [Example]
-    public var tags: [String]
+    package var examples: [Example]
+    package var tags: [String]
     /// A pronunciation recording, where the CMS gives one.
-    public var audio: String?
+    package var audio: String?
     /// Drafts are stored but not found by search.
-    public var published: Bool
+    package var published: Bool
     /// When the CMS last changed the entry (Strapi's `updatedAt`), where it says: an event older
     /// than what is stored is not applied (webhooks may arrive out of order).
-    public var revisedAt: Date?
+    package var revisedAt: Date?
 
-    public struct Example: Sendable, Equatable, Codable {
-        public var language: String
-        public var text: String
+    package struct Example: Sendable, Equatable, Codable {
+        package var language: String
+        package var text: String
     }
 
-    public init(kind: Kind, cmsId: String, language: String, titles: [String: String], bodies: [String: String] = [:], examples: [Example] = [],
+    package init(kind: Kind, cmsId: String, language: String, titles: [String: String], bodies: [String: String] = [:], examples: [Example] = [],
                 tags: [String] = [], audio: String? = nil, published: Bool = true, revisedAt: Date? = nil) {
         self.kind = kind
         self.cmsId = cmsId
@@ -49,9 +49,9 @@ public struct ContentEntry: Sendable, Equatable, Codable {
     }
 
     /// Why an entry cannot be taken: the field (a JSON pointer) and what is wrong.
-    public struct Refusal: Error, Equatable, Sendable {
-        public var field: String
-        public var reason: String
+    package struct Refusal: Error, Equatable, Sendable {
+        package var field: String
+        package var reason: String
     }
 
     /// Limits on what one entry may hold, so that a hostile CMS cannot fill the index.
@@ -61,7 +61,7 @@ public struct ContentEntry: Sendable, Equatable, Codable {
     static let maxExamples = 50
 
     /// The model names of the CMS that map to each kind (Strapi's singular API ids).
-    public static func kind(model: String) -> Kind? {
+    package static func kind(model: String) -> Kind? {
         switch model.lowercased() {
         case "vocabulary", "vocabulary-entry", "word", "term": .vocabulary
         case "lore", "lore-text", "story": .lore
@@ -72,7 +72,7 @@ public struct ContentEntry: Sendable, Equatable, Codable {
 
     /// Normalizes a Strapi entry (`entry` of a webhook event, or of an import file) of `model`.
     /// `at` names the entry in refusals (`/entry`).
-    public static func from(model: String, entry: [String: Any], at pointer: String = "/entry") throws(Refusal) -> ContentEntry {
+    package static func from(model: String, entry: [String: Any], at pointer: String = "/entry") throws(Refusal) -> ContentEntry {
         guard let kind = kind(model: model) else {
             throw Refusal(field: "/model", reason: "'\(model)' is not a content model this server stores (vocabulary, lore, lesson)")
         }

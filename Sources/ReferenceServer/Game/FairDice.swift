@@ -11,21 +11,21 @@ import Foundation
 /// `server_seed_bytes` are the 32 bytes the 64 hex digits of the server seed spell; `nonce` is
 /// the roll's position in its session (0, 1, …) in decimal. The roll is then
 /// `RNG(seed: seed)`, the engine's documented generator, exactly as `rfl roll EXPR --seed S`.
-public enum FairDice {
+package enum FairDice {
     /// A new secret server seed: 32 random bytes from the system's generator, as hex.
-    public static func newServerSeed() -> String {
+    package static func newServerSeed() -> String {
         var generator = SystemRandomNumberGenerator()
         return Hex.string((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     /// The SHA-256 of the seed's bytes, as hex: what is published before the first roll.
-    public static func commitment(serverSeed: String) -> String? {
+    package static func commitment(serverSeed: String) -> String? {
         guard let bytes = bytes(hex: serverSeed) else { return nil }
         return Hex.sha256(bytes)
     }
 
     /// The 64-bit seed of the roll with `nonce` in a session.
-    public static func seed(serverSeed: String, clientSeed: String, nonce: Int) -> UInt64? {
+    package static func seed(serverSeed: String, clientSeed: String, nonce: Int) -> UInt64? {
         guard let key = bytes(hex: serverSeed) else { return nil }
         let mac = HMAC<SHA256>.authenticationCode(for: Data("\(clientSeed):\(nonce)".utf8), using: SymmetricKey(data: key))
         return Array(mac).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }

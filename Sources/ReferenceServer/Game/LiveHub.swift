@@ -2,16 +2,16 @@ import Foundation
 import Synchronization
 
 /// Who is connected to a campaign's live socket.
-public struct PresenceEntry: Sendable, Equatable {
-    public var userId: String
-    public var username: String
+package struct PresenceEntry: Sendable, Equatable {
+    package var userId: String
+    package var username: String
     /// Open sockets of this user (several tabs or devices).
-    public var connections: Int
+    package var connections: Int
 }
 
 /// What reaches the sockets of a campaign: a stored event of its log (with its envelope, rendered
 /// once for every socket), or who is connected now.
-public enum LiveMessage: Sendable, Equatable {
+package enum LiveMessage: Sendable, Equatable {
     case event(CampaignEvent, envelope: String)
     case presence([PresenceEntry])
 }
@@ -20,7 +20,7 @@ public enum LiveMessage: Sendable, Equatable {
 /// implementation serves one server process; one over a message broker (PostgreSQL
 /// LISTEN/NOTIFY, Redis) would let several instances share campaigns, with nothing else
 /// changing: the log in the database stays the source of truth, and sockets fill any gap from it.
-public protocol LiveHub: Sendable {
+package protocol LiveHub: Sendable {
     /// Delivers to every subscriber of the campaign, without waiting for any of them.
     func publish(_ message: LiveMessage, campaignId: String)
     /// A subscription buffering at most `limit` messages; past that it ends as overflowed.
@@ -34,8 +34,8 @@ public protocol LiveHub: Sendable {
 
 /// One subscriber's stream of messages. A subscriber that falls `limit` messages behind is cut
 /// off (``overflowed``) rather than buffering without bound.
-public final class LiveSubscription: Sendable {
-    public let messages: AsyncStream<LiveMessage>
+package final class LiveSubscription: Sendable {
+    package let messages: AsyncStream<LiveMessage>
     private let continuation: AsyncStream<LiveMessage>.Continuation
     private let state = Mutex<(overflowed: Bool, ended: Bool)>((false, false))
     private let onEnd: @Sendable () -> Void
@@ -46,7 +46,7 @@ public final class LiveSubscription: Sendable {
     }
 
     /// True once a message could not be buffered: the subscriber is too slow.
-    public var overflowed: Bool { state.withLock { $0.overflowed } }
+    package var overflowed: Bool { state.withLock { $0.overflowed } }
 
     func deliver(_ message: LiveMessage) {
         if case .dropped = continuation.yield(message) {
@@ -62,7 +62,7 @@ public final class LiveSubscription: Sendable {
     }
 
     /// Ends the subscription (idempotent).
-    public func cancel() {
+    package func cancel() {
         let first = state.withLock { state -> Bool in
             defer { state.ended = true }
             return !state.ended
@@ -74,18 +74,18 @@ public final class LiveSubscription: Sendable {
 }
 
 /// The in-process hub: subscribers and presence in memory, guarded by one lock each.
-public final class InProcessLiveHub: LiveHub {
+package final class InProcessLiveHub: LiveHub {
     private let subscribers = Mutex<[String: [ObjectIdentifier: LiveSubscription]]>([:])
     private let connected = Mutex<[String: [String: PresenceEntry]]>([:])
 
-    public init() {}
+    package init() {}
 
-    public func publish(_ message: LiveMessage, campaignId: String) {
+    package func publish(_ message: LiveMessage, campaignId: String) {
         let targets = subscribers.withLock { Array(($0[campaignId] ?? [:]).values) }
         for subscriber in targets { subscriber.deliver(message) }
     }
 
-    public func subscribe(campaignId: String, limit: Int) -> LiveSubscription {
+    package func subscribe(campaignId: String, limit: Int) -> LiveSubscription {
         let box = Mutex<ObjectIdentifier?>(nil)
         let subscription = LiveSubscription(limit: limit) { [weak self] in
             guard let id = box.withLock({ $0 }) else { return }
@@ -102,7 +102,7 @@ public final class InProcessLiveHub: LiveHub {
 
     /// Presence is published when a user arrives or leaves, not for each further socket of a
     /// user already there: a crowd of sockets costs one message per person, not per socket.
-    public func connect(campaignId: String, userId: String, username: String) {
+    package func connect(campaignId: String, userId: String, username: String) {
         let (now, arrived) = connected.withLock { all -> ([PresenceEntry], Bool) in
             var entry = all[campaignId]?[userId] ?? PresenceEntry(userId: userId, username: username, connections: 0)
             entry.connections += 1
@@ -112,7 +112,7 @@ public final class InProcessLiveHub: LiveHub {
         if arrived { publish(.presence(now), campaignId: campaignId) }
     }
 
-    public func disconnect(campaignId: String, userId: String) {
+    package func disconnect(campaignId: String, userId: String) {
         let (now, left) = connected.withLock { all -> ([PresenceEntry], Bool) in
             var left = false
             if var entry = all[campaignId]?[userId] {
@@ -126,12 +126,12 @@ public final class InProcessLiveHub: LiveHub {
         if left { publish(.presence(now), campaignId: campaignId) }
     }
 
-    public func presence(campaignId: String) -> [PresenceEntry] {
+    package func presence(campaignId: String) -> [PresenceEntry] {
         connected.withLock { Self.sorted($0[campaignId]) }
     }
 
     /// Subscribers of a campaign now (for tests and metrics).
-    public func subscriberCount(campaignId: String) -> Int {
+    package func subscriberCount(campaignId: String) -> Int {
         subscribers.withLock { $0[campaignId]?.count ?? 0 }
     }
 

@@ -1,14 +1,14 @@
 import Foundation
 
 /// The languages the server speaks, chosen from `Accept-Language`.
-public enum Language: String, Sendable, CaseIterable {
+package enum Language: String, Sendable, CaseIterable {
     case en, es, fr
 
-    public static let fallback = Language.en
+    package static let fallback = Language.en
 
     /// The best supported language for an `Accept-Language` value (RFC 9110 §12.5.4): ranges in
     /// order of their q-values, `es-MX` matching `es`, `*` matching the fallback; q=0 excludes.
-    public static func negotiate(_ header: String?) -> Language {
+    package static func negotiate(_ header: String?) -> Language {
         guard let header, !header.isEmpty else { return fallback }
         var ranges: [(tag: String, q: Double, order: Int)] = []
         for (order, item) in header.split(separator: ",").prefix(32).enumerated() {
@@ -35,7 +35,7 @@ public enum Language: String, Sendable, CaseIterable {
 
 /// Every message the server shows people. Each has a text in every catalog
 /// (Resources/i18n/LANG.json); a test keeps the catalogs complete.
-public enum MessageKey: String, Sendable, CaseIterable {
+package enum MessageKey: String, Sendable, CaseIterable {
     // Titles of problem types.
     case titleValidation = "title.validation"
     case titleUnprocessable = "title.unprocessable"
@@ -140,13 +140,13 @@ public enum MessageKey: String, Sendable, CaseIterable {
 }
 
 /// Message catalogs, loaded once from the resources.
-public struct Localizer: Sendable {
+package struct Localizer: Sendable {
     private let catalogs: [Language: [String: String]]
 
-    public init(catalogs: [Language: [String: String]]) { self.catalogs = catalogs }
+    package init(catalogs: [Language: [String: String]]) { self.catalogs = catalogs }
 
     /// The catalogs in `folder` (en.json, es.json, fr.json).
-    public static func load(from folder: URL) throws -> Localizer {
+    package static func load(from folder: URL) throws -> Localizer {
         var catalogs: [Language: [String: String]] = [:]
         for language in Language.allCases {
             let url = folder.appendingPathComponent("\(language.rawValue).json")
@@ -160,7 +160,7 @@ public struct Localizer: Sendable {
     }
 
     /// The missing keys of each catalog (empty when complete).
-    public func missingKeys() -> [Language: [String]] {
+    package func missingKeys() -> [Language: [String]] {
         var missing: [Language: [String]] = [:]
         for language in Language.allCases {
             let keys = MessageKey.allCases.map(\.rawValue).filter { catalogs[language]?[$0] == nil }
@@ -170,7 +170,7 @@ public struct Localizer: Sendable {
     }
 
     /// The text of `key` in `language` with `{name}` placeholders filled.
-    public func text(_ key: MessageKey, _ language: Language, _ arguments: [String: String] = [:]) -> String {
+    package func text(_ key: MessageKey, _ language: Language, _ arguments: [String: String] = [:]) -> String {
         var text = catalogs[language]?[key.rawValue] ?? catalogs[.fallback]?[key.rawValue] ?? key.rawValue
         for (name, value) in arguments { text = text.replacingOccurrences(of: "{\(name)}", with: value) }
         return text

@@ -8,42 +8,42 @@ import OpenAPIRuntime
 
 /// An error answered as RFC 9457 problem details (`application/problem+json`), localized: a
 /// type, a title and a detail, and for invalid input every field at fault.
-public struct Problem: Error, Sendable {
-    public var status: HTTPResponse.Status
+package struct Problem: Error, Sendable {
+    package var status: HTTPResponse.Status
     /// The last part of the type URI `urn:roll-for-language:problem:SLUG`.
-    public var slug: String
-    public var title: MessageKey
-    public var detail: MessageKey?
-    public var arguments: [String: String]
-    public var errors: [FieldError]
+    package var slug: String
+    package var title: MessageKey
+    package var detail: MessageKey?
+    package var arguments: [String: String]
+    package var errors: [FieldError]
     /// Extra response headers (`Retry-After`, `RateLimit-*`, `WWW-Authenticate`).
-    public var headers: HTTPFields
+    package var headers: HTTPFields
     /// For a pack that does not validate: every diagnostic with its line and column.
-    public var diagnostics: [PackDiagnostic] = []
+    package var diagnostics: [PackDiagnostic] = []
 
     /// A diagnostic of `rfl validate`: where (`path`, `line`, `column`), how bad, and why.
-    public struct PackDiagnostic: Sendable, Equatable {
-        public var path: String
-        public var line: Int
-        public var column: Int
-        public var severity: String
-        public var code: String
-        public var message: String
+    package struct PackDiagnostic: Sendable, Equatable {
+        package var path: String
+        package var line: Int
+        package var column: Int
+        package var severity: String
+        package var code: String
+        package var message: String
     }
 
-    public struct FieldError: Sendable, Equatable {
+    package struct FieldError: Sendable, Equatable {
         /// A JSON pointer into the body (`/password`) or a parameter's name (`limit`).
-        public var field: String
-        public var message: MessageKey
-        public var arguments: [String: String]
-        public init(_ field: String, _ message: MessageKey, _ arguments: [String: String] = [:]) {
+        package var field: String
+        package var message: MessageKey
+        package var arguments: [String: String]
+        package init(_ field: String, _ message: MessageKey, _ arguments: [String: String] = [:]) {
             self.field = field
             self.message = message
             self.arguments = arguments
         }
     }
 
-    public init(_ status: HTTPResponse.Status, _ slug: String, title: MessageKey, detail: MessageKey? = nil, _ arguments: [String: String] = [:],
+    package init(_ status: HTTPResponse.Status, _ slug: String, title: MessageKey, detail: MessageKey? = nil, _ arguments: [String: String] = [:],
                 errors: [FieldError] = [], headers: HTTPFields = [:]) {
         self.status = status
         self.slug = slug
@@ -54,10 +54,10 @@ public struct Problem: Error, Sendable {
         self.headers = headers
     }
 
-    public static let typePrefix = "urn:roll-for-language:problem:"
+    package static let typePrefix = "urn:roll-for-language:problem:"
 
     /// The problem as JSON in `language`.
-    public func json(_ localizer: Localizer, _ language: Language, instance: String?, requestId: String?) -> String {
+    package func json(_ localizer: Localizer, _ language: Language, instance: String?, requestId: String?) -> String {
         var writer = JSONWriter()
         writer.beginObject()
         writer.field("type", Self.typePrefix + slug)
@@ -167,7 +167,7 @@ public struct Problem: Error, Sendable {
 
 extension Problem: HTTPResponseError {
     /// The problem as an answer in the request's language (``RequestInfo``), for Hummingbird.
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
         let info = RequestInfo.current
         return response(language: info?.language ?? .fallback, localizer: info?.localizer ?? Localizer(catalogs: [:]),
                         instance: info?.path ?? request.uri.path, requestId: info?.id)

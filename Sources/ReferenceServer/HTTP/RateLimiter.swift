@@ -4,8 +4,8 @@ import Synchronization
 /// Token buckets by key (a client address, an account): each holds up to `burst` tokens and
 /// refills at `perMinute` a minute; a request takes one. In memory, per process: a deployment
 /// with several instances behind one address would share them through a store instead.
-public final class RateLimiter: Sendable {
-    public let limit: ServerConfiguration.RateLimit
+package final class RateLimiter: Sendable {
+    package let limit: ServerConfiguration.RateLimit
     private let clock: @Sendable () -> Double
     private let buckets = Mutex<[String: Bucket]>([:])
     /// Above this many keys, full buckets are dropped (they hold nothing worth keeping).
@@ -17,23 +17,23 @@ public final class RateLimiter: Sendable {
     }
 
     /// What taking a token decided, with the values of the `RateLimit-*` headers.
-    public struct Decision: Sendable, Equatable {
-        public var allowed: Bool
-        public var limit: Int
-        public var remaining: Int
+    package struct Decision: Sendable, Equatable {
+        package var allowed: Bool
+        package var limit: Int
+        package var remaining: Int
         /// Seconds until the bucket is full again.
-        public var reset: Int
+        package var reset: Int
         /// Seconds until a token is available (0 when allowed).
-        public var retryAfter: Int
+        package var retryAfter: Int
     }
 
-    public init(_ limit: ServerConfiguration.RateLimit, maxKeys: Int = 100_000, clock: @escaping @Sendable () -> Double = RateLimiter.monotonicSeconds) {
+    package init(_ limit: ServerConfiguration.RateLimit, maxKeys: Int = 100_000, clock: @escaping @Sendable () -> Double = RateLimiter.monotonicSeconds) {
         self.limit = limit
         self.clock = clock
         self.maxKeys = maxKeys
     }
 
-    public static let monotonicSeconds: @Sendable () -> Double = {
+    package static let monotonicSeconds: @Sendable () -> Double = {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
@@ -42,7 +42,7 @@ public final class RateLimiter: Sendable {
     private var rate: Double { Double(limit.perMinute) / 60 }
 
     /// Takes a token for `key` when there is one.
-    public func take(_ key: String) -> Decision {
+    package func take(_ key: String) -> Decision {
         let now = clock()
         let capacity = Double(limit.burst)
         return buckets.withLock { buckets in
@@ -65,5 +65,5 @@ public final class RateLimiter: Sendable {
     }
 
     /// Keys being tracked (for tests and metrics).
-    public var trackedKeys: Int { buckets.withLock { $0.count } }
+    package var trackedKeys: Int { buckets.withLock { $0.count } }
 }

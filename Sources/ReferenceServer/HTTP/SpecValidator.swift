@@ -5,12 +5,12 @@ import Yams
 /// parameters and its body schema, so that each request is checked against the document itself
 /// (lengths, patterns, ranges, enums, required and unknown fields) before a handler sees it,
 /// and every field at fault is named in one answer.
-public final class APIContract: Sendable {
+package final class APIContract: Sendable {
     let operations: [Operation]
     /// The operations by "METHOD /route".
     private let operationsByRoute: [String: Operation]
     /// The document's text, served at /openapi.yaml.
-    public let document: String
+    package let document: String
     /// The parsed document, for the docs page.
     let tree: [String: any Sendable]
 
@@ -46,7 +46,7 @@ public final class APIContract: Sendable {
 
     /// The contract from openapi.yaml, with the minimum length of new passwords set to the
     /// configured one, so that the document served and the checks made agree with the policy.
-    public convenience init(document: String, passwordMinimumLength: Int) throws {
+    package convenience init(document: String, passwordMinimumLength: Int) throws {
         let adjusted = document.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
             guard line.hasSuffix("# the password policy's minimum"), let range = line.firstRange(of: /minLength: \d+/) else { return String(line) }
             return line.replacingCharacters(in: range, with: "minLength: \(passwordMinimumLength)")
@@ -54,7 +54,7 @@ public final class APIContract: Sendable {
         try self.init(document: adjusted)
     }
 
-    public init(document: String) throws {
+    package init(document: String) throws {
         self.document = document
         guard let root = try Yams.load(yaml: document) as? [String: Any] else { throw ConfigurationError("openapi.yaml is not a YAML mapping") }
         tree = APIContract.sendable(root) as? [String: any Sendable] ?? [:]

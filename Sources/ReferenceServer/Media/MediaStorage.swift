@@ -3,7 +3,7 @@ import Foundation
 
 /// Where the bytes of media live: content-addressed blobs, by the SHA-256 of their content. The
 /// local disk is the default; an S3-compatible store is the other implementation (docs/media.md).
-public protocol BlobStore: Sendable, CustomStringConvertible {
+package protocol BlobStore: Sendable, CustomStringConvertible {
     /// Stores the bytes under `key` (the same content again is a no-op), as `contentType` where
     /// the store keeps one.
     func put(_ bytes: [UInt8], key: String, contentType: String) async throws
@@ -22,10 +22,10 @@ public protocol BlobStore: Sendable, CustomStringConvertible {
 /// Blobs as files under a folder, two levels of folders by the key's first characters (so no
 /// folder grows too large), written to a temporary file and renamed (no half-written blob is
 /// ever seen), readable by the server's user only.
-public struct LocalBlobStore: BlobStore {
-    public let root: String
+package struct LocalBlobStore: BlobStore {
+    package let root: String
 
-    public init(root: String) {
+    package init(root: String) {
         self.root = root
     }
 
@@ -34,9 +34,9 @@ public struct LocalBlobStore: BlobStore {
         return "\(root)/\(key.prefix(2))/\(key.dropFirst(2).prefix(2))/\(key)"
     }
 
-    public var description: String { "the folder \(root)" }
+    package var description: String { "the folder \(root)" }
 
-    public func put(_ bytes: [UInt8], key: String, contentType: String) async throws {
+    package func put(_ bytes: [UInt8], key: String, contentType: String) async throws {
         let path = try path(key)
         if FileManager.default.fileExists(atPath: path) { return }
         let folder = (path as NSString).deletingLastPathComponent
@@ -51,7 +51,7 @@ public struct LocalBlobStore: BlobStore {
         }
     }
 
-    public func get(key: String, range: ClosedRange<Int>?) async throws -> [UInt8]? {
+    package func get(key: String, range: ClosedRange<Int>?) async throws -> [UInt8]? {
         let path = try path(key)
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
@@ -68,22 +68,22 @@ public struct LocalBlobStore: BlobStore {
         return Array(try handle.read(upToCount: Int(clamping: count)) ?? Data())
     }
 
-    public func contains(key: String) async throws -> Bool {
+    package func contains(key: String) async throws -> Bool {
         FileManager.default.fileExists(atPath: try path(key))
     }
 
-    public func delete(key: String) async throws {
+    package func delete(key: String) async throws {
         try? FileManager.default.removeItem(atPath: try path(key))
     }
 
     /// Files on the server's disk are reached through the server only.
-    public func link(key: String, contentType: String, expires seconds: Int, at date: Date) throws -> String? { nil }
+    package func link(key: String, contentType: String, expires seconds: Int, at date: Date) throws -> String? { nil }
 }
 
 extension ServerConfiguration {
     /// The media store of `backend`, checked: an S3 bucket must answer to the credentials (it is
     /// created when missing). A store that cannot be used is a configuration error.
-    public func openMediaStore(_ backend: MediaBackend) async throws -> any BlobStore {
+    package func openMediaStore(_ backend: MediaBackend) async throws -> any BlobStore {
         switch backend {
         case .local:
             return LocalBlobStore(root: mediaPath)
@@ -101,14 +101,14 @@ extension ServerConfiguration {
     }
 }
 
-public enum MediaError: Error, Equatable, Sendable {
+package enum MediaError: Error, Equatable, Sendable {
     case badKey
     case io(String)
 }
 
 /// What a file is, decided by its first bytes (never by what the client says).
-public enum MediaType {
-    public static func detect(_ bytes: [UInt8]) -> String? {
+package enum MediaType {
+    package static func detect(_ bytes: [UInt8]) -> String? {
         func starts(_ prefix: [UInt8], at offset: Int = 0) -> Bool {
             bytes.count >= offset + prefix.count && Array(bytes[offset..<offset + prefix.count]) == prefix
         }

@@ -5,17 +5,17 @@ import NIOHTTP1
 
 /// Blobs in an S3-compatible store (AWS S3, Backblaze B2, MinIO), by path-style URLs
 /// (`ENDPOINT/BUCKET/KEY`), each request signed with ``SigV4Signer``, through AsyncHTTPClient.
-public struct S3BlobStore: BlobStore {
-    public struct Configuration: Sendable {
+package struct S3BlobStore: BlobStore {
+    package struct Configuration: Sendable {
         /// `https://s3.us-west-004.backblazeb2.com`, `http://127.0.0.1:9000`…
-        public var endpoint: String
-        public var bucket: String
-        public var region: String
-        public var credentials: SigV4Signer.Credentials
+        package var endpoint: String
+        package var bucket: String
+        package var region: String
+        package var credentials: SigV4Signer.Credentials
         /// How long one request may take, connecting included (AsyncHTTPClient keeps trying to
         /// connect until then).
-        public var timeout: TimeAmount = .seconds(30)
-        public init(endpoint: String, bucket: String, region: String, credentials: SigV4Signer.Credentials) {
+        package var timeout: TimeAmount = .seconds(30)
+        package init(endpoint: String, bucket: String, region: String, credentials: SigV4Signer.Credentials) {
             self.endpoint = endpoint
             self.bucket = bucket
             self.region = region
@@ -23,14 +23,14 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public let configuration: Configuration
+    package let configuration: Configuration
     let signer: SigV4Signer
     let scheme: String
     /// `host` or `host:port`, as the Host header and the signature have it.
     let host: String
     let client: HTTPClient
 
-    public init(_ configuration: Configuration, client: HTTPClient = .shared) throws {
+    package init(_ configuration: Configuration, client: HTTPClient = .shared) throws {
         guard let url = URL(string: configuration.endpoint), let scheme = url.scheme, ["http", "https"].contains(scheme), let host = url.host,
               url.path.isEmpty || url.path == "/", url.query == nil else {
             throw MediaError.io("RFL_S3_ENDPOINT: '\(configuration.endpoint)' is not an http or https URL of a host (such as https://s3.us-west-004.backblazeb2.com)")
@@ -72,7 +72,7 @@ public struct S3BlobStore: BlobStore {
         return "\(bucketPath)/\(key)"
     }
 
-    public var description: String { "the S3 bucket \(configuration.bucket) at \(configuration.endpoint)" }
+    package var description: String { "the S3 bucket \(configuration.bucket) at \(configuration.endpoint)" }
 
     /// What the store said, for an error: the status and the start of its XML error.
     static func failure(_ what: String, _ status: UInt, _ body: [UInt8]) -> MediaError {
@@ -82,7 +82,7 @@ public struct S3BlobStore: BlobStore {
 
     /// Checks that the bucket answers to these credentials, creating it when missing (outside
     /// us-east-1 with the location constraint S3 asks for).
-    public func prepare() async throws {
+    package func prepare() async throws {
         let (status, _, body) = try await send(.HEAD, path: bucketPath)
         switch status {
         case 200: return
@@ -100,12 +100,12 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func put(_ bytes: [UInt8], key: String, contentType: String) async throws {
+    package func put(_ bytes: [UInt8], key: String, contentType: String) async throws {
         let (status, _, body) = try await send(.PUT, path: try objectPath(key), headers: [("Content-Type", contentType)], body: bytes)
         guard status == 200 else { throw Self.failure("S3 PUT \(key)", status, body) }
     }
 
-    public func get(key: String, range: ClosedRange<Int>?) async throws -> [UInt8]? {
+    package func get(key: String, range: ClosedRange<Int>?) async throws -> [UInt8]? {
         let headers = range.map { [("Range", "bytes=\($0.lowerBound)-\($0.upperBound)")] } ?? []
         let (status, _, body) = try await send(.GET, path: try objectPath(key), headers: headers)
         switch status {
@@ -115,7 +115,7 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func contains(key: String) async throws -> Bool {
+    package func contains(key: String) async throws -> Bool {
         let (status, _, body) = try await send(.HEAD, path: try objectPath(key))
         switch status {
         case 200: return true
@@ -124,19 +124,19 @@ public struct S3BlobStore: BlobStore {
         }
     }
 
-    public func delete(key: String) async throws {
+    package func delete(key: String) async throws {
         let (status, _, body) = try await send(.DELETE, path: try objectPath(key))
         guard status == 204 || status == 200 || status == 404 else { throw Self.failure("S3 DELETE \(key)", status, body) }
     }
 
     /// A URL that fetches the object, served as `contentType`, without credentials until it
     /// expires; the store checks the signature and the time.
-    public func presignedURL(key: String, contentType: String, expires seconds: Int, at date: Date) throws -> String {
+    package func presignedURL(key: String, contentType: String, expires seconds: Int, at date: Date) throws -> String {
         signer.presignedURL(scheme: scheme, host: host, path: try objectPath(key), parameters: [("response-content-type", contentType)],
                             expires: seconds, at: date)
     }
 
-    public func link(key: String, contentType: String, expires seconds: Int, at date: Date) throws -> String? {
+    package func link(key: String, contentType: String, expires seconds: Int, at date: Date) throws -> String? {
         try presignedURL(key: key, contentType: contentType, expires: seconds, at: date)
     }
 }

@@ -5,33 +5,33 @@ import Foundation
 /// Backblaze B2, MinIO) in the `Authorization` header, or in the query string for presigned
 /// URLs. Checked against AWS's published SigV4 test suite (Tests/Data/aws4_testsuite) and the
 /// S3 documentation's examples.
-public struct SigV4Signer: Sendable {
+package struct SigV4Signer: Sendable {
     /// An access key. Printed (in a log, an error), it shows its id only.
-    public struct Credentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
-        public var accessKeyId: String
-        public var secretAccessKey: String
+    package struct Credentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+        package var accessKeyId: String
+        package var secretAccessKey: String
         /// Temporary credentials' token, sent as `X-Amz-Security-Token` and signed.
-        public var sessionToken: String?
-        public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil) {
+        package var sessionToken: String?
+        package init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil) {
             self.accessKeyId = accessKeyId
             self.secretAccessKey = secretAccessKey
             self.sessionToken = sessionToken
         }
 
-        public var description: String { "access key \(accessKeyId) (secret not shown)" }
-        public var debugDescription: String { description }
+        package var description: String { "access key \(accessKeyId) (secret not shown)" }
+        package var debugDescription: String { description }
     }
 
     /// A request to sign. `path` is as it goes on the wire (percent-encoded); `query` is the raw
     /// query string without `?`.
-    public struct Request: Sendable {
-        public var method: String
-        public var path: String
-        public var query: String
+    package struct Request: Sendable {
+        package var method: String
+        package var path: String
+        package var query: String
         /// Names as given; several with one name are joined with commas, as the suite expects.
-        public var headers: [(name: String, value: String)]
-        public var body: [UInt8]
-        public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: [UInt8] = []) {
+        package var headers: [(name: String, value: String)]
+        package var body: [UInt8]
+        package init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: [UInt8] = []) {
             self.method = method
             self.path = path
             self.query = query
@@ -40,14 +40,14 @@ public struct SigV4Signer: Sendable {
         }
     }
 
-    public var credentials: Credentials
-    public var region: String
-    public var service: String
+    package var credentials: Credentials
+    package var region: String
+    package var service: String
     /// S3 signs the path as it is: no removal of `.` and `..` segments or double slashes, and
     /// no second encoding. Every other service normalizes.
-    public var isS3: Bool { service == "s3" }
+    package var isS3: Bool { service == "s3" }
 
-    public init(credentials: Credentials, region: String, service: String) {
+    package init(credentials: Credentials, region: String, service: String) {
         self.credentials = credentials
         self.region = region
         self.service = service
@@ -58,12 +58,12 @@ public struct SigV4Signer: Sendable {
                                                       timeZone: .gmt)
 
     /// `20130524T000000Z`, the form of `X-Amz-Date`.
-    public static func amzDate(_ date: Date) -> String {
+    package static func amzDate(_ date: Date) -> String {
         amzDateStyle.format(date)
     }
 
     /// The time of an `X-Amz-Date` (`20130524T000000Z`), nil when it is not one.
-    public static func parseAmzDate(_ text: String) -> Date? {
+    package static func parseAmzDate(_ text: String) -> Date? {
         try? amzDateStyle.parse(text)
     }
 
@@ -128,7 +128,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The canonical request and the signed headers' names, for `request` as it will be sent.
-    public func canonicalRequest(_ request: Request, payloadHash: String) -> (text: String, signedHeaders: String) {
+    package func canonicalRequest(_ request: Request, payloadHash: String) -> (text: String, signedHeaders: String) {
         let headers = Self.canonicalHeaders(request.headers)
         let text = [request.method, canonicalURI(request.path), Self.canonicalQuery(request.query), headers.text, headers.signed, payloadHash]
             .joined(separator: "\n")
@@ -137,7 +137,7 @@ public struct SigV4Signer: Sendable {
 
     func scope(_ day: String) -> String { "\(day)/\(region)/\(service)/aws4_request" }
 
-    public func stringToSign(canonicalRequest: String, amzDate: String) -> String {
+    package func stringToSign(canonicalRequest: String, amzDate: String) -> String {
         ["AWS4-HMAC-SHA256", amzDate, scope(String(amzDate.prefix(8))), Hex.sha256(canonicalRequest)].joined(separator: "\n")
     }
 
@@ -152,7 +152,7 @@ public struct SigV4Signer: Sendable {
 
     /// Signs `request` at `date`: adds `X-Amz-Date` (when missing), the session token, and for
     /// S3 `X-Amz-Content-SHA256`, then `Authorization`. Returns the signed request.
-    public func sign(_ request: Request, at date: Date, unsignedPayload: Bool = false) -> Request {
+    package func sign(_ request: Request, at date: Date, unsignedPayload: Bool = false) -> Request {
         var request = request
         let names = Set(request.headers.map { $0.name.lowercased() })
         var amzDate = request.headers.first { $0.name.lowercased() == "x-amz-date" }?.value ?? ""
@@ -175,7 +175,7 @@ public struct SigV4Signer: Sendable {
 
     /// A presigned URL: anyone holding it may make this request until it expires. `parameters`
     /// are signed with it (S3's `response-content-type`, for one).
-    public func presignedURL(method: String = "GET", scheme: String = "https", host: String, path: String, parameters: [(String, String)] = [],
+    package func presignedURL(method: String = "GET", scheme: String = "https", host: String, path: String, parameters: [(String, String)] = [],
                              expires seconds: Int, at date: Date) -> String {
         let amzDate = Self.amzDate(date)
         let day = String(amzDate.prefix(8))

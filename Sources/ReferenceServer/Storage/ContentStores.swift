@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a CMS event does to the content.
-public enum ContentChange: Sendable, Equatable {
+package enum ContentChange: Sendable, Equatable {
     /// Creates or replaces the entry (create, update, publish, unpublish).
     case upsert(ContentEntry)
     /// Deletes the entry; `revisedAt`, the entry's last change as the CMS tells it, keeps older
@@ -10,7 +10,7 @@ public enum ContentChange: Sendable, Equatable {
 }
 
 /// What became of a CMS event.
-public enum ContentOutcome: String, Sendable, Equatable {
+package enum ContentOutcome: String, Sendable, Equatable {
     case applied
     /// Its id came before: nothing changed.
     case duplicate
@@ -20,41 +20,41 @@ public enum ContentOutcome: String, Sendable, Equatable {
 }
 
 /// A name or description of a pack, for search.
-public struct PackText: Sendable, Equatable {
+package struct PackText: Sendable, Equatable {
     /// `core:speaking`.
-    public var entity: String
+    package var entity: String
     /// `stat`, `check`, `item`…
-    public var entityKind: String
-    public var language: String
-    public var name: String
-    public var description: String
+    package var entityKind: String
+    package var language: String
+    package var name: String
+    package var description: String
 }
 
-public struct SearchQuery: Sendable {
+package struct SearchQuery: Sendable {
     /// The words as typed; each is matched as a prefix, without regard to case or accents.
-    public var text: String
-    public var language: String?
+    package var text: String
+    package var language: String?
     /// `vocabulary`, `lore`, `lesson` or `pack`.
-    public var kind: String?
-    public var tags: [String]
-    public var limit: Int
-    public var offset: Int
+    package var kind: String?
+    package var tags: [String]
+    package var limit: Int
+    package var offset: Int
 }
 
-public struct SearchHit: Sendable, Equatable {
+package struct SearchHit: Sendable, Equatable {
     /// `vocabulary:12`, or `pack:core@1.0.0:core:speaking`.
-    public var id: String
-    public var kind: String
-    public var language: String
+    package var id: String
+    package var kind: String
+    package var language: String
     /// HTML: the text escaped, the matches in `<mark>`.
-    public var titleHTML: String
-    public var snippetHTML: String
-    public var tags: [String]
+    package var titleHTML: String
+    package var snippetHTML: String
+    package var tags: [String]
     /// bm25, lower is better.
-    public var score: Double
+    package var score: Double
 }
 
-public protocol ContentStore: Sendable {
+package protocol ContentStore: Sendable {
     /// Applies one CMS event, once, unless what it carries is older than what is stored. The
     /// entry and the search index change in one transaction.
     func apply(_ change: ContentChange, eventId: String, event: String, at: Date) async throws -> ContentOutcome
@@ -75,14 +75,14 @@ public protocol ContentStore: Sendable {
 
 // MARK: - Media
 
-public struct MediaRecord: Sendable, Equatable {
-    public var id: String
-    public var ownerId: String
-    public var sha256: String
-    public var size: Int
-    public var contentType: String
-    public var createdAt: Date
-    public init(id: String, ownerId: String, sha256: String, size: Int, contentType: String, createdAt: Date) {
+package struct MediaRecord: Sendable, Equatable {
+    package var id: String
+    package var ownerId: String
+    package var sha256: String
+    package var size: Int
+    package var contentType: String
+    package var createdAt: Date
+    package init(id: String, ownerId: String, sha256: String, size: Int, contentType: String, createdAt: Date) {
         self.id = id
         self.ownerId = ownerId
         self.sha256 = sha256
@@ -92,7 +92,7 @@ public struct MediaRecord: Sendable, Equatable {
     }
 }
 
-public protocol MediaStore: Sendable {
+package protocol MediaStore: Sendable {
     /// Records an upload when the owner's uploads stay within `quota` bytes; otherwise
     /// `StoreError.conflict(field: "quota")`.
     func create(_ record: MediaRecord, quota: Int) async throws

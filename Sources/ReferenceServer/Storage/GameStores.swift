@@ -7,23 +7,23 @@ import Foundation
 // MARK: - Packs
 
 /// One published version of a pack. Its XML never changes once stored.
-public struct PackRecord: Sendable, Equatable {
-    public var id: String
-    public var version: String
-    public var sha256: String
-    public var size: Int
+package struct PackRecord: Sendable, Equatable {
+    package var id: String
+    package var version: String
+    package var sha256: String
+    package var size: Int
     /// Titles by language, and the pack's own language.
-    public var titles: [String: String]
-    public var language: String
+    package var titles: [String: String]
+    package var language: String
     /// Requirements as written, such as `core >=1.0.0 <2.0.0`.
-    public var requires: [String]
-    public var uploadedBy: String?
-    public var uploadedAt: Date
-    public var retiredAt: Date?
+    package var requires: [String]
+    package var uploadedBy: String?
+    package var uploadedAt: Date
+    package var retiredAt: Date?
     /// Installed from the server's bundled rulesets rather than uploaded.
-    public var bundled: Bool
+    package var bundled: Bool
 
-    public init(id: String, version: String, sha256: String, size: Int, titles: [String: String], language: String, requires: [String],
+    package init(id: String, version: String, sha256: String, size: Int, titles: [String: String], language: String, requires: [String],
                 uploadedBy: String?, uploadedAt: Date, retiredAt: Date? = nil, bundled: Bool) {
         self.id = id
         self.version = version
@@ -39,7 +39,7 @@ public struct PackRecord: Sendable, Equatable {
     }
 }
 
-public protocol PackStore: Sendable {
+package protocol PackStore: Sendable {
     /// Stores a new version; `StoreError.conflict(field: "version")` when that id and version
     /// exist already (published versions are immutable).
     func publish(_ record: PackRecord, xml: [UInt8]) async throws
@@ -53,31 +53,31 @@ public protocol PackStore: Sendable {
 
 // MARK: - Campaigns
 
-public struct PinnedPack: Sendable, Hashable, Codable {
-    public var id: String
-    public var version: String
-    public init(id: String, version: String) {
+package struct PinnedPack: Sendable, Hashable, Codable {
+    package var id: String
+    package var version: String
+    package init(id: String, version: String) {
         self.id = id
         self.version = version
     }
 }
 
 /// A member's part in one campaign (independent of their account's roles).
-public enum CampaignRole: String, Sendable, Codable, CaseIterable {
+package enum CampaignRole: String, Sendable, Codable, CaseIterable {
     case gameMaster = "game_master"
     case player
 }
 
-public struct CampaignRecord: Sendable, Equatable {
-    public var id: String
-    public var name: String
-    public var ownerId: String
+package struct CampaignRecord: Sendable, Equatable {
+    package var id: String
+    package var name: String
+    package var ownerId: String
     /// The pack versions its rules come from, in load order.
-    public var packs: [PinnedPack]
-    public var createdAt: Date
-    public var archivedAt: Date?
+    package var packs: [PinnedPack]
+    package var createdAt: Date
+    package var archivedAt: Date?
 
-    public init(id: String, name: String, ownerId: String, packs: [PinnedPack], createdAt: Date, archivedAt: Date? = nil) {
+    package init(id: String, name: String, ownerId: String, packs: [PinnedPack], createdAt: Date, archivedAt: Date? = nil) {
         self.id = id
         self.name = name
         self.ownerId = ownerId
@@ -87,25 +87,25 @@ public struct CampaignRecord: Sendable, Equatable {
     }
 }
 
-public struct MemberRecord: Sendable, Equatable {
-    public var campaignId: String
-    public var userId: String
-    public var username: String
-    public var role: CampaignRole
-    public var joinedAt: Date
+package struct MemberRecord: Sendable, Equatable {
+    package var campaignId: String
+    package var userId: String
+    package var username: String
+    package var role: CampaignRole
+    package var joinedAt: Date
 }
 
-public struct InvitationRecord: Sendable, Equatable {
-    public var id: String
-    public var campaignId: String
-    public var createdBy: String
-    public var createdAt: Date
-    public var expiresAt: Date
-    public var maxUses: Int
-    public var uses: Int
-    public var revokedAt: Date?
+package struct InvitationRecord: Sendable, Equatable {
+    package var id: String
+    package var campaignId: String
+    package var createdBy: String
+    package var createdAt: Date
+    package var expiresAt: Date
+    package var maxUses: Int
+    package var uses: Int
+    package var revokedAt: Date?
 
-    public init(id: String, campaignId: String, createdBy: String, createdAt: Date, expiresAt: Date, maxUses: Int, uses: Int = 0,
+    package init(id: String, campaignId: String, createdBy: String, createdAt: Date, expiresAt: Date, maxUses: Int, uses: Int = 0,
                 revokedAt: Date? = nil) {
         self.id = id
         self.campaignId = campaignId
@@ -119,7 +119,7 @@ public struct InvitationRecord: Sendable, Equatable {
 }
 
 /// What presenting an invitation code did.
-public enum InvitationOutcome: Sendable, Equatable {
+package enum InvitationOutcome: Sendable, Equatable {
     case joined(CampaignRecord, CampaignEvent)
     case alreadyMember(CampaignRecord)
     /// Expired, used up or revoked.
@@ -128,7 +128,7 @@ public enum InvitationOutcome: Sendable, Equatable {
     case unknown
 }
 
-public protocol CampaignStore: Sendable {
+package protocol CampaignStore: Sendable {
     /// Stores a campaign with its creator as its game master.
     func create(_ campaign: CampaignRecord) async throws
     func campaign(id: String) async throws -> CampaignRecord?
@@ -155,29 +155,29 @@ public protocol CampaignStore: Sendable {
 
 /// An item, condition or other modifier source applied to a character, with the rounds it has
 /// left (nil: until removed).
-public struct AppliedSource: Sendable, Hashable, Codable {
-    public var id: String
-    public var remaining: Int?
-    public init(id: String, remaining: Int?) {
+package struct AppliedSource: Sendable, Hashable, Codable {
+    package var id: String
+    package var remaining: Int?
+    package init(id: String, remaining: Int?) {
         self.id = id
         self.remaining = remaining
     }
 }
 
-public struct CharacterRecord: Sendable, Equatable {
-    public var id: String
-    public var campaignId: String
-    public var ownerId: String
-    public var name: String
+package struct CharacterRecord: Sendable, Equatable {
+    package var id: String
+    package var campaignId: String
+    package var ownerId: String
+    package var name: String
     /// Base values set by the player, by qualified id.
-    public var stats: [String: Int64]
-    public var sources: [AppliedSource]
+    package var stats: [String: Int64]
+    package var sources: [AppliedSource]
     /// Increases with every change; the ETag is derived from it.
-    public var version: Int
-    public var createdAt: Date
-    public var updatedAt: Date
+    package var version: Int
+    package var createdAt: Date
+    package var updatedAt: Date
 
-    public init(id: String, campaignId: String, ownerId: String, name: String, stats: [String: Int64], sources: [AppliedSource], version: Int,
+    package init(id: String, campaignId: String, ownerId: String, name: String, stats: [String: Int64], sources: [AppliedSource], version: Int,
                 createdAt: Date, updatedAt: Date) {
         self.id = id
         self.campaignId = campaignId
@@ -191,7 +191,7 @@ public struct CharacterRecord: Sendable, Equatable {
     }
 }
 
-public protocol CharacterStore: Sendable {
+package protocol CharacterStore: Sendable {
     /// Each change and its `log` event are one transaction.
     func create(_ character: CharacterRecord, log: NewCampaignEvent) async throws -> CampaignEvent
     func character(id: String) async throws -> CharacterRecord?
@@ -206,22 +206,22 @@ public protocol CharacterStore: Sendable {
 
 /// A play session: the server's secret seed, committed to by its SHA-256 before the first roll
 /// and revealed when the session ends.
-public struct PlaySessionRecord: Sendable, Equatable {
-    public var id: String
-    public var campaignId: String
+package struct PlaySessionRecord: Sendable, Equatable {
+    package var id: String
+    package var campaignId: String
     /// 1, 2, … within the campaign.
-    public var number: Int
+    package var number: Int
     /// 32 random bytes as 64 hex digits; secret until `endedAt`.
-    public var serverSeed: String
+    package var serverSeed: String
     /// SHA-256 of the server seed's bytes, hex.
-    public var commitment: String
-    public var clientSeed: String
-    public var startedAt: Date
-    public var endedAt: Date?
+    package var commitment: String
+    package var clientSeed: String
+    package var startedAt: Date
+    package var endedAt: Date?
     /// Rolls and checks made so far: the next one's nonce.
-    public var rolls: Int
+    package var rolls: Int
 
-    public init(id: String, campaignId: String, number: Int, serverSeed: String, commitment: String, clientSeed: String, startedAt: Date,
+    package init(id: String, campaignId: String, number: Int, serverSeed: String, commitment: String, clientSeed: String, startedAt: Date,
                 endedAt: Date? = nil, rolls: Int = 0) {
         self.id = id
         self.campaignId = campaignId
@@ -237,29 +237,29 @@ public struct PlaySessionRecord: Sendable, Equatable {
 
 /// One entry of a campaign's log: a roll, a check, or something that happened to the table.
 /// `sequence` orders a campaign's entries without gaps.
-public struct CampaignEvent: Sendable, Equatable {
-    public var campaignId: String
-    public var sequence: Int64
-    public var at: Date
+package struct CampaignEvent: Sendable, Equatable {
+    package var campaignId: String
+    package var sequence: Int64
+    package var at: Date
     /// `roll`, `check`, `session.started`, `session.ended`, `session.client_seed`,
     /// `member.joined`, `member.left`, `character.created`, `character.updated`,
     /// `character.deleted`, `campaign.archived`.
-    public var kind: String
-    public var actorId: String?
-    public var characterId: String?
-    public var sessionId: String?
+    package var kind: String
+    package var actorId: String?
+    package var characterId: String?
+    package var sessionId: String?
     /// The roll's position in its session (the nonce of its seed).
-    public var nonce: Int?
+    package var nonce: Int?
     /// The event's content as JSON (for rolls and checks, the engine's result with its seed).
-    public var payload: String
+    package var payload: String
 }
 
-public struct NewCampaignEvent: Sendable {
-    public var kind: String
-    public var actorId: String?
-    public var characterId: String?
-    public var payload: String
-    public init(kind: String, actorId: String?, characterId: String? = nil, payload: String) {
+package struct NewCampaignEvent: Sendable {
+    package var kind: String
+    package var actorId: String?
+    package var characterId: String?
+    package var payload: String
+    package init(kind: String, actorId: String?, characterId: String? = nil, payload: String) {
         self.kind = kind
         self.actorId = actorId
         self.characterId = characterId
@@ -267,11 +267,11 @@ public struct NewCampaignEvent: Sendable {
     }
 }
 
-public struct CampaignEventFilter: Sendable {
-    public var kind: String?
-    public var characterId: String?
-    public var sessionId: String?
-    public init(kind: String? = nil, characterId: String? = nil, sessionId: String? = nil) {
+package struct CampaignEventFilter: Sendable {
+    package var kind: String?
+    package var characterId: String?
+    package var sessionId: String?
+    package init(kind: String? = nil, characterId: String? = nil, sessionId: String? = nil) {
         self.kind = kind
         self.characterId = characterId
         self.sessionId = sessionId
@@ -279,7 +279,7 @@ public struct CampaignEventFilter: Sendable {
 }
 
 /// What asking for a roll did.
-public enum PlayOutcome: Sendable, Equatable {
+package enum PlayOutcome: Sendable, Equatable {
     case recorded(CampaignEvent)
     /// The same idempotency key and request came before: the entry stored then.
     case replayed(CampaignEvent)
@@ -292,16 +292,16 @@ public enum PlayOutcome: Sendable, Equatable {
 }
 
 /// The request behind a roll, for idempotency: who asked, under which key, and a hash of what.
-public struct IdempotencyClaim: Sendable {
-    public var key: String
-    public var requestHash: String
-    public init(key: String, requestHash: String) {
+package struct IdempotencyClaim: Sendable {
+    package var key: String
+    package var requestHash: String
+    package init(key: String, requestHash: String) {
         self.key = key
         self.requestHash = requestHash
     }
 }
 
-public protocol PlayStore: Sendable {
+package protocol PlayStore: Sendable {
     /// Starts a session; `conflict(field: "session")` when one is open. Logs `session.started`.
     func startSession(_ session: PlaySessionRecord, actorId: String) async throws -> (PlaySessionRecord, CampaignEvent)
     func openSession(campaignId: String) async throws -> PlaySessionRecord?

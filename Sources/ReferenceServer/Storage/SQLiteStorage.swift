@@ -4,9 +4,9 @@ import Mechanics
 
 /// The embedded default store: one SQLite file through GRDB, in WAL mode with foreign keys on,
 /// migrated at open.
-public enum SQLiteStorage {
+package enum SQLiteStorage {
     /// Opens (creating it when missing) and migrates the database at `path`.
-    public static func open(path: String) throws -> (storage: Storage, pool: DatabasePool) {
+    package static func open(path: String) throws -> (storage: Storage, pool: DatabasePool) {
         let pool = try DatabasePool(path: path, configuration: configuration())
         try migrator.migrate(pool)
         let storage = Storage(
@@ -43,7 +43,7 @@ public enum SQLiteStorage {
     }
 
     /// The schema's history. Migrations are only ever added.
-    public static var migrator: DatabaseMigrator {
+    package static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("1-accounts-sessions-audit") { db in
             try db.execute(sql: """

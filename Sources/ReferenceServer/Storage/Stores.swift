@@ -2,22 +2,22 @@ import Foundation
 
 /// The storage the handlers need, as protocols shaped by what they ask (not by tables), so that
 /// another database (PostgreSQL) can be added beside SQLite without touching a handler.
-public struct Storage: Sendable {
-    public var users: any UserStore
-    public var sessions: any SessionStore
-    public var audit: any AuditStore
-    public var packs: any PackStore
-    public var campaigns: any CampaignStore
-    public var characters: any CharacterStore
-    public var play: any PlayStore
-    public var content: any ContentStore
-    public var media: any MediaStore
+package struct Storage: Sendable {
+    package var users: any UserStore
+    package var sessions: any SessionStore
+    package var audit: any AuditStore
+    package var packs: any PackStore
+    package var campaigns: any CampaignStore
+    package var characters: any CharacterStore
+    package var play: any PlayStore
+    package var content: any ContentStore
+    package var media: any MediaStore
     /// Answers when the database does (readiness).
-    public var ping: @Sendable () async throws -> Void
+    package var ping: @Sendable () async throws -> Void
     /// Closes the database cleanly (at shutdown).
-    public var close: @Sendable () async throws -> Void
+    package var close: @Sendable () async throws -> Void
 
-    public init(users: any UserStore, sessions: any SessionStore, audit: any AuditStore, packs: any PackStore, campaigns: any CampaignStore,
+    package init(users: any UserStore, sessions: any SessionStore, audit: any AuditStore, packs: any PackStore, campaigns: any CampaignStore,
                 characters: any CharacterStore, play: any PlayStore, content: any ContentStore, media: any MediaStore,
                 ping: @escaping @Sendable () async throws -> Void, close: @escaping @Sendable () async throws -> Void) {
         self.users = users
@@ -35,7 +35,7 @@ public struct Storage: Sendable {
 }
 
 /// What a store refuses.
-public enum StoreError: Error, Equatable, Sendable {
+package enum StoreError: Error, Equatable, Sendable {
     /// A unique value (a username) is taken.
     case conflict(field: String)
     /// The record changed or vanished meanwhile.
@@ -59,18 +59,18 @@ public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
     }
 }
 
-public struct UserRecord: Sendable, Equatable {
-    public var id: String
-    public var username: String
-    public var email: String?
-    public var passwordHash: String
-    public var roles: [Role]
-    public var createdAt: Date
+package struct UserRecord: Sendable, Equatable {
+    package var id: String
+    package var username: String
+    package var email: String?
+    package var passwordHash: String
+    package var roles: [Role]
+    package var createdAt: Date
     /// Failed logins since the last success, and when the latest was.
-    public var failedLogins: Int
-    public var lastFailedLoginAt: Date?
+    package var failedLogins: Int
+    package var lastFailedLoginAt: Date?
 
-    public init(id: String, username: String, email: String?, passwordHash: String, roles: [Role], createdAt: Date,
+    package init(id: String, username: String, email: String?, passwordHash: String, roles: [Role], createdAt: Date,
                 failedLogins: Int = 0, lastFailedLoginAt: Date? = nil) {
         self.id = id
         self.username = username
@@ -83,7 +83,7 @@ public struct UserRecord: Sendable, Equatable {
     }
 }
 
-public protocol UserStore: Sendable {
+package protocol UserStore: Sendable {
     /// Stores a new user; `StoreError.conflict(field: "username")` when the name is taken
     /// (names compare without case).
     func create(_ user: UserRecord) async throws
@@ -100,18 +100,18 @@ public protocol UserStore: Sendable {
     func clearFailedLogins(userId: String) async throws
 }
 
-public struct SessionRecord: Sendable, Equatable {
-    public var id: String
-    public var userId: String
-    public var createdAt: Date
-    public var lastUsedAt: Date
-    public var expiresAt: Date
-    public var revokedAt: Date?
-    public var revokeReason: String?
-    public var userAgent: String?
-    public var address: String?
+package struct SessionRecord: Sendable, Equatable {
+    package var id: String
+    package var userId: String
+    package var createdAt: Date
+    package var lastUsedAt: Date
+    package var expiresAt: Date
+    package var revokedAt: Date?
+    package var revokeReason: String?
+    package var userAgent: String?
+    package var address: String?
 
-    public init(id: String, userId: String, createdAt: Date, lastUsedAt: Date, expiresAt: Date, revokedAt: Date? = nil,
+    package init(id: String, userId: String, createdAt: Date, lastUsedAt: Date, expiresAt: Date, revokedAt: Date? = nil,
                 revokeReason: String? = nil, userAgent: String?, address: String?) {
         self.id = id
         self.userId = userId
@@ -124,11 +124,11 @@ public struct SessionRecord: Sendable, Equatable {
         self.address = address
     }
 
-    public func isActive(at now: Date) -> Bool { revokedAt == nil && expiresAt > now }
+    package func isActive(at now: Date) -> Bool { revokedAt == nil && expiresAt > now }
 }
 
 /// What presenting a refresh token did.
-public enum RefreshOutcome: Sendable, Equatable {
+package enum RefreshOutcome: Sendable, Equatable {
     /// The token was current: it is now used, and `session` continues with the new one.
     case rotated(SessionRecord)
     /// The token had been used before: its whole session (the token family) is now revoked.
@@ -139,7 +139,7 @@ public enum RefreshOutcome: Sendable, Equatable {
     case unknown
 }
 
-public protocol SessionStore: Sendable {
+package protocol SessionStore: Sendable {
     /// Starts a session with its first refresh token (stored as a hash only).
     func create(_ session: SessionRecord, refreshTokenHash: String) async throws
     func session(id: String) async throws -> SessionRecord?
@@ -157,29 +157,29 @@ public protocol SessionStore: Sendable {
     func activeSessions(userId: String, at now: Date) async throws -> [SessionRecord]
 }
 
-public struct AuditEvent: Sendable, Equatable {
-    public var sequence: Int64
-    public var at: Date
-    public var action: String
-    public var actor: String?
-    public var target: String?
-    public var address: String?
-    public var requestId: String?
-    public var details: [String: String]
-    public var previousHash: String
-    public var hash: String
+package struct AuditEvent: Sendable, Equatable {
+    package var sequence: Int64
+    package var at: Date
+    package var action: String
+    package var actor: String?
+    package var target: String?
+    package var address: String?
+    package var requestId: String?
+    package var details: [String: String]
+    package var previousHash: String
+    package var hash: String
 }
 
 /// An event to append: the store gives it its sequence, time and hashes.
-public struct NewAuditEvent: Sendable {
-    public var action: String
-    public var actor: String?
-    public var target: String?
-    public var address: String?
-    public var requestId: String?
-    public var details: [String: String]
+package struct NewAuditEvent: Sendable {
+    package var action: String
+    package var actor: String?
+    package var target: String?
+    package var address: String?
+    package var requestId: String?
+    package var details: [String: String]
 
-    public init(action: String, actor: String? = nil, target: String? = nil, address: String? = nil, requestId: String? = nil,
+    package init(action: String, actor: String? = nil, target: String? = nil, address: String? = nil, requestId: String? = nil,
                 details: [String: String] = [:]) {
         self.action = action
         self.actor = actor
@@ -190,12 +190,12 @@ public struct NewAuditEvent: Sendable {
     }
 }
 
-public struct AuditFilter: Sendable {
-    public var action: String?
-    public var actor: String?
-    public var since: Date?
-    public var until: Date?
-    public init(action: String? = nil, actor: String? = nil, since: Date? = nil, until: Date? = nil) {
+package struct AuditFilter: Sendable {
+    package var action: String?
+    package var actor: String?
+    package var since: Date?
+    package var until: Date?
+    package init(action: String? = nil, actor: String? = nil, since: Date? = nil, until: Date? = nil) {
         self.action = action
         self.actor = actor
         self.since = since
@@ -213,7 +213,7 @@ public struct AuditVerification: Sendable, Equatable {
     public var isIntact: Bool { problems.isEmpty }
 }
 
-public protocol AuditStore: Sendable {
+package protocol AuditStore: Sendable {
     /// Appends an event, chained to the previous one by its hash.
     @discardableResult
     func append(_ event: NewAuditEvent) async throws -> AuditEvent
