@@ -39,6 +39,7 @@ struct Services: Sendable {
     /// The game's services.
     let rules: CampaignRules
     let play: PlayService
+    let campaigns: CampaignService
 }
 
 /// The reference server: ``build(configuration:logger:)`` makes the application (used by
@@ -87,6 +88,9 @@ public enum ServerApplication {
         let localizer = try Localizer.load(from: try ServerResources.catalogs())
         let clock = hooks.rateLimitClock ?? RateLimiter.monotonicSeconds
         let now = hooks.wallClock ?? { Date() }
+        // The game's services take their clock; the server gives them the system's (their tests
+        // give them others).
+        let systemClock: @Sendable () -> Date = { Date() }
         let live = InProcessLiveHub()
         let rules = CampaignRules(packs: packs, characters: storage.characters)
         let services = Services(
@@ -97,7 +101,9 @@ public enum ServerApplication {
             authenticationLimiter: RateLimiter(configuration.authRateLimit, clock: clock),
             accountLimiter: RateLimiter(configuration.accountRateLimit, clock: clock),
             now: now, rules: rules,
-            play: PlayService(store: storage.play, rules: rules, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit), now: now))
+            play: PlayService(store: storage.play, rules: rules, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit), now: systemClock),
+            campaigns: CampaignService(store: storage.campaigns, packs: packs, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit),
+                                       now: systemClock))
 
         // The path of a request: the router chooses the route, and so the operation, once;
         // everything after it is keyed by that operation (ScopeMiddleware names it).

@@ -118,3 +118,52 @@ import Testing
         }
     }
 }
+
+/// The campaign service without HTTP: campaigns, invitations and memberships.
+@Suite struct CampaignServiceTests {
+    @Test func invitationsBringPlayersInAndRemovalsTakeThemOut() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("campaign-service-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let (storage, _) = try SQLiteStorage.open(path: folder + "/rfl.sqlite")
+        let packs = PackLibrary(store: storage.packs)
+        _ = try await packs.installBundled(directory: TestServer.rulesets, logger: Logger(label: "test"))
+        let now = PlayServiceTests.now
+        let gm = UserRecord(id: "gm-1", username: "gamemaster", email: nil, passwordHash: "-", roles: [.gameMaster], createdAt: now)
+        let ana = UserRecord(id: "ana-1", username: "ana", email: nil, passwordHash: "-", roles: [.player], createdAt: now)
+        for user in [gm, ana] { try await storage.users.create(user) }
+        let announcements = PlayServiceTests.Announcements()
+        let service = CampaignService(store: storage.campaigns, packs: packs, events: announcements, audit: AuditTrail(store: storage.audit), now: { now })
+        let master = Caller(userId: gm.id, address: "192.0.2.1", requestId: "r1")
+        let player = Caller(userId: ana.id, address: "192.0.2.2", requestId: "r2")
+
+        await #expect(throws: GameError.packsUnresolved(field: "/packs/0", reason: "there is no published version of 'nowhere'")) {
+            try await service.create(name: "Lost", packs: [("nowhere", nil)], by: master)
+        }
+        let campaign = try await service.create(name: "The night market", packs: [("core", nil)], by: master)
+        #expect(campaign.createdAt == now && campaign.ownerId == gm.id && campaign.packs.map(\.id) == ["core"])
+        let (invitation, code) = try await service.invite(to: campaign, lifetime: 3600, maxUses: 1, by: master)
+        #expect(code.hasPrefix("inv_") && invitation.expiresAt == now.addingTimeInterval(3600))
+        let joined = try await service.accept(code: code, user: ana, by: player)
+        #expect(joined.campaign.id == campaign.id && joined.role == .player)
+        await #expect(throws: GameError.invitationInvalid) { try await service.accept(code: "inv_nothing", user: ana, by: player) }
+        // A player may not remove another; the last game master may not leave.
+        await #expect(throws: GameError.gameMasterOnly) {
+            try await service.remove(member: gm.id, from: campaign.id, callerRole: .player, by: player)
+        }
+        await #expect(throws: GameError.lastGameMaster) {
+            try await service.remove(member: gm.id, from: campaign.id, callerRole: .gameMaster, by: master)
+        }
+        try await service.remove(member: ana.id, from: campaign.id, callerRole: .gameMaster, by: master)
+        await #expect(throws: GameError.memberNotFound) {
+            try await service.remove(member: ana.id, from: campaign.id, callerRole: .gameMaster, by: master)
+        }
+        // The membership entries say whom they concern, as a type.
+        let announced = announcements.events.withLock { $0.map(\.0) }
+        #expect(announced.map(\.kind) == ["member.joined", "member.left"])
+        #expect(announced.last?.memberWhoLeft == ana.id && announced.first?.memberWhoLeft == nil)
+        let archived = try await service.archive(campaign, by: master)
+        #expect(archived.archivedAt == now)
+        await #expect(throws: GameError.campaignArchived) { try await service.invite(to: archived, lifetime: 60, maxUses: 1, by: master) }
+    }
+}

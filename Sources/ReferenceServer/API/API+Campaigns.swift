@@ -53,23 +53,13 @@ extension API {
     }
 
     func listCampaigns(_ input: Operations.ListCampaigns.Input) async throws -> Operations.ListCampaigns.Output {
-        let campaigns = try await storage.campaigns.campaigns(memberId: try principal.user.id)
+        let campaigns = try await services.campaigns.campaigns(memberId: try principal.user.id)
         return .ok(.init(body: .json(.init(items: campaigns.map { Self.campaign($0.campaign, role: $0.role) }))))
     }
 
     func createCampaign(_ input: Operations.CreateCampaign.Input) async throws -> Operations.CreateCampaign.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        let principal = try principal
-        let pinned: [PinnedPack]
-        do {
-            pinned = try await services.packs.resolve(requested: body.packs.map { ($0.id, $0.version) })
-            _ = try await services.packs.ruleset(pinned)
-        } catch let problem as PackLibrary.ResolutionProblem {
-            throw Problem.unprocessable(problem.field, .packsUnresolved, ["reason": problem.message])
-        }
-        let record = CampaignRecord(id: UUID().uuidString.lowercased(), name: body.name, ownerId: principal.user.id, packs: pinned, createdAt: Date())
-        try await storage.campaigns.create(record)
-        try await audit("campaign.created", target: record.id, ["packs": pinned.map { "\($0.id)@\($0.version)" }.joined(separator: ",")])
+        let record = try await services.campaigns.create(name: body.name, packs: body.packs.map { ($0.id, $0.version) }, by: try caller)
         return .created(.init(body: .json(Self.campaign(record, role: .gameMaster))))
     }
 
@@ -79,12 +69,7 @@ extension API {
     }
 
     func archiveCampaign(_ input: Operations.ArchiveCampaign.Input) async throws -> Operations.ArchiveCampaign.Output {
-        let before = try await campaignRecord(input.path.campaignId)
-        let (record, event) = try await storage.campaigns.archive(campaignId: before.id, at: Date(), log: logged("campaign.archived", [:]))
-        if let event {
-            try await audit("campaign.archived", target: record.id)
-            try await published(event)
-        }
+        let record = try await services.campaigns.archive(try await campaignRecord(input.path.campaignId), by: try caller)
         return .ok(.init(body: .json(Self.campaign(record, role: .gameMaster))))
     }
 
@@ -93,7 +78,6 @@ extension API {
     static let invitationUses = 1...100
 
     func createInvitation(_ input: Operations.CreateInvitation.Input) async throws -> Operations.CreateInvitation.Output {
-        let campaign = try await activeCampaign(input.path.campaignId)
         var request: Components.Schemas.InvitationRequest?
         if case .json(let body) = input.body { request = body }
         // The contract's bounds, checked again: an unbounded `expires_in` would make a time no
@@ -101,57 +85,28 @@ extension API {
         let lifetime = try request?.expiresIn.map { try Self.bounded($0, Self.invitationLifetimes, field: "/expires_in") }
             ?? configuration.invitationLifetime
         let maxUses = try request?.maxUses.map { try Self.bounded($0, Self.invitationUses, field: "/max_uses") } ?? 1
-        let now = Date()
-        let code = Self.newRefreshToken().token.replacingOccurrences(of: "rt_", with: "inv_")
-        let invitation = InvitationRecord(id: UUID().uuidString.lowercased(), campaignId: campaign.id, createdBy: try principal.user.id, createdAt: now,
-                                          expiresAt: now.addingTimeInterval(Double(lifetime)), maxUses: maxUses)
-        try await storage.campaigns.createInvitation(invitation, codeHash: Self.tokenHash(code))
-        try await audit("invitation.created", target: campaign.id, ["invitation": invitation.id, "max_uses": String(invitation.maxUses)])
-        return .created(.init(body: .json(.init(id: invitation.id, code: code, campaign: campaign.id, expiresAt: invitation.expiresAt,
+        let (invitation, code) = try await services.campaigns.invite(to: try await campaignRecord(input.path.campaignId), lifetime: lifetime,
+                                                                     maxUses: maxUses, by: try caller)
+        return .created(.init(body: .json(.init(id: invitation.id, code: code, campaign: invitation.campaignId, expiresAt: invitation.expiresAt,
                                                 maxUses: invitation.maxUses, path: "/v1/invitations/accept"))))
     }
 
     func acceptInvitation(_ input: Operations.AcceptInvitation.Input) async throws -> Operations.AcceptInvitation.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        let principal = try principal
-        let joining = logged("member.joined", ["user": principal.user.id, "username": principal.user.username, "role": "player"])
-        switch try await storage.campaigns.acceptInvitation(codeHash: Self.tokenHash(body.code), userId: principal.user.id, at: Date(), log: joining) {
-        case .joined(let campaign, let event):
-            try await audit("campaign.joined", target: campaign.id)
-            try await published(event)
-            return .ok(.init(body: .json(Self.campaign(campaign, role: .player))))
-        case .alreadyMember(let campaign):
-            return .ok(.init(body: .json(Self.campaign(campaign, role: try await campaignRole(campaign.id)))))
-        case .archived:
-            throw Problem.conflict(.campaignArchived)
-        case .ended, .unknown:
-            throw Problem.notFound(.invitationInvalid)
-        }
+        let (campaign, role) = try await services.campaigns.accept(code: body.code, user: try principal.user, by: try caller)
+        return .ok(.init(body: .json(Self.campaign(campaign, role: role))))
     }
 
     func listMembers(_ input: Operations.ListMembers.Input) async throws -> Operations.ListMembers.Output {
-        let members = try await storage.campaigns.members(campaignId: input.path.campaignId)
+        let members = try await services.campaigns.members(campaignId: input.path.campaignId)
         return .ok(.init(body: .json(.init(items: members.map { member in
             .init(userId: member.userId, username: member.username, role: member.role == .gameMaster ? .gameMaster : .player, joinedAt: member.joinedAt)
         }))))
     }
 
     func removeMember(_ input: Operations.RemoveMember.Input) async throws -> Operations.RemoveMember.Output {
-        let campaignId = input.path.campaignId
-        let userId = input.path.userId
-        let principal = try principal
-        if userId != principal.user.id, try await campaignRole(campaignId) != .gameMaster { throw Problem.forbidden(.gameMasterOnly) }
-        let event: CampaignEvent
-        do {
-            event = try await storage.campaigns.removeMember(campaignId: campaignId, userId: userId, revokingInvitations: userId != principal.user.id,
-                                                             log: logged("member.left", ["user": userId]))
-        } catch StoreError.notFound {
-            throw Problem.notFound(.memberNotFound)
-        } catch StoreError.conflict {
-            throw Problem.conflict(.lastGameMaster)
-        }
-        try await audit("member.removed", target: campaignId, ["user": userId])
-        try await published(event)
+        try await services.campaigns.remove(member: input.path.userId, from: input.path.campaignId,
+                                            callerRole: try await campaignRole(input.path.campaignId), by: try caller)
         return .noContent(.init())
     }
 }

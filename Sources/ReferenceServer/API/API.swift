@@ -62,9 +62,7 @@ struct API: APIProtocol {
 
     /// A new random refresh token and the hash that is stored of it.
     static func newRefreshToken() -> (token: String, hash: String) {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let token = "rt_" + Base64URL.encode(bytes)
+        let token = randomToken(prefix: "rt_")
         return (token, tokenHash(token))
     }
 

@@ -190,7 +190,7 @@ struct LiveSocket: Sendable {
                         case .event(let event, let envelope):
                             try await deliver(event, envelope: envelope, sent: sent)
                             // Removed from the campaign: nothing more of it reaches them.
-                            if event.kind == "member.left", event.payload.contains("\"user\":\"\(userId)\"") {
+                            if event.memberWhoLeft == userId {
                                 await end(CloseCode.notFound, "you are no longer a member of this campaign")
                                 return
                             }

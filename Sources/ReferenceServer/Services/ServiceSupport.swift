@@ -18,6 +18,12 @@ enum GameError: Error, Equatable, Sendable {
     case playSessionEnded
     case sessionAlreadyOpen
     case noOpenSession
+    case invitationInvalid
+    case memberNotFound
+    /// Removing the campaign's last game master.
+    case lastGameMaster
+    /// Only the campaign's game master may do it.
+    case gameMasterOnly
     /// An idempotency key that came before with another request.
     case idempotencyKeyReused
     /// The rules refuse what was asked (an expression, a stat, a check), at `field`.
@@ -46,4 +52,11 @@ struct AuditTrail: Sendable {
 struct ServiceFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A secret for a client to present (a refresh token, an invitation code): 32 random bytes,
+/// base64url, after a prefix that says what it is.
+func randomToken(prefix: String) -> String {
+    var generator = SystemRandomNumberGenerator()
+    return prefix + Base64URL.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
 }
