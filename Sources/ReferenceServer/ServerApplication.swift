@@ -40,6 +40,7 @@ struct Services: Sendable {
     let rules: CampaignRules
     let play: PlayService
     let campaigns: CampaignService
+    let characters: CharacterService
 }
 
 /// The reference server: ``build(configuration:logger:)`` makes the application (used by
@@ -103,7 +104,9 @@ public enum ServerApplication {
             now: now, rules: rules,
             play: PlayService(store: storage.play, rules: rules, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit), now: systemClock),
             campaigns: CampaignService(store: storage.campaigns, packs: packs, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit),
-                                       now: systemClock))
+                                       now: systemClock),
+            characters: CharacterService(store: storage.characters, rules: rules, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit),
+                                         now: systemClock))
 
         // The path of a request: the router chooses the route, and so the operation, once;
         // everything after it is keyed by that operation (ScopeMiddleware names it).

@@ -167,3 +167,43 @@ import Testing
         await #expect(throws: GameError.campaignArchived) { try await service.invite(to: archived, lifetime: 60, maxUses: 1, by: master) }
     }
 }
+
+/// The character service without HTTP: versions, ownership and sources.
+@Suite struct CharacterServiceTests {
+    @Test func changesNameTheirVersionAndOnlyThePlayerOrTheGameMasterMakesThem() async throws {
+        let world = try await PlayServiceTests.world()
+        defer { try? FileManager.default.removeItem(atPath: world.folder) }
+        let rules = CampaignRules(packs: PackLibrary(store: world.storage.packs), characters: world.storage.characters)
+        let service = CharacterService(store: world.storage.characters, rules: rules, events: world.announcements,
+                                       audit: AuditTrail(store: world.storage.audit), now: { PlayServiceTests.now })
+        try await world.storage.users.create(UserRecord(id: "ana-1", username: "ana", email: nil, passwordHash: "-", roles: [.player],
+                                                        createdAt: PlayServiceTests.now))
+        let player = Caller(userId: "ana-1", address: "192.0.2.2", requestId: "r2")
+        await #expect(throws: GameError.rulesRefuse(field: "/stats/wisdom", reason: "'wisdom' is not a stat or skill of this campaign's ruleset")) {
+            try await service.create(name: "Bea", stats: ["wisdom": 3], in: world.campaign, by: player)
+        }
+        let (created, _) = try await service.create(name: "Bea", stats: ["speaking": 3], in: world.campaign, by: player)
+        #expect(created.version == 1 && created.ownerId == "ana-1" && created.createdAt == PlayServiceTests.now)
+        // Another player may not change it; its own player may, naming the version it changes.
+        let stranger = Caller(userId: "someone-else")
+        await #expect(throws: GameError.characterNotYours) {
+            try await service.update(created.id, in: world.campaign, expectedVersion: 1, name: "Cid", stats: nil, callerRole: .player, by: stranger)
+        }
+        let (renamed, _) = try await service.update(created.id, in: world.campaign, expectedVersion: 1, name: "Cid", stats: nil, callerRole: .player, by: player)
+        #expect(renamed.name == "Cid" && renamed.version == 2)
+        await #expect(throws: GameError.versionMismatch(current: 2)) {
+            try await service.update(created.id, in: world.campaign, expectedVersion: 1, name: "Dan", stats: nil, callerRole: .player, by: player)
+        }
+        // Sources: applied for some rounds, removed; one that is not applied is not found.
+        let (applied, _) = try await service.apply(source: "phrasebook", duration: 3, to: created.id, in: world.campaign, expectedVersion: 2, by: world.caller)
+        #expect(applied.sources.map(\.remaining) == [3] && applied.version == 3)
+        let (removed, _) = try await service.remove(source: "phrasebook", from: created.id, in: world.campaign, expectedVersion: 3, by: world.caller)
+        #expect(removed.sources.isEmpty)
+        await #expect(throws: GameError.sourceNotApplied(source: "phrasebook")) {
+            try await service.remove(source: "phrasebook", from: created.id, in: world.campaign, expectedVersion: 4, by: world.caller)
+        }
+        try await service.delete(created.id, in: world.campaign, expectedVersion: 4, callerRole: .gameMaster, by: world.caller)
+        await #expect(throws: GameError.characterNotFound) { try await service.character(created.id, in: world.campaign) }
+        #expect(world.announcements.kinds == ["character.created", "character.updated", "character.updated", "character.updated", "character.deleted"])
+    }
+}

@@ -58,27 +58,20 @@ extension API {
     /// The contract's bounds of a source's `duration`, in rounds.
     static let durations = 1...1_000_000
 
-    /// Base values as given, checked by the engine and keyed by their qualified ids.
+    /// Base values as given, within the contract's bounds (400 naming the field), then checked by
+    /// the engine and keyed by their qualified ids.
     static func checkedStats(_ given: [String: Int], onto record: CharacterRecord, _ loaded: LoadedRuleset) throws(Problem) -> [String: Int64] {
-        var stats = record.stats
-        var sheet = try sheet(record, loaded)
-        for (id, value) in given.sorted(by: { $0.key < $1.key }) {
-            let field = "/stats/\(id)"
-            _ = try bounded(value, statValues, field: field)
-            guard let qualified = loaded.qualifiedId(id), let kind = loaded.ruleset.valueKind(of: qualified) else {
-                throw Problem.unprocessable(field, .rulesRefuse, ["reason": "'\(id)' is not a stat or skill of this campaign's ruleset"])
-            }
-            guard kind != .derived else {
-                throw Problem.unprocessable(field, .rulesRefuse, ["reason": "'\(id)' is a derived value; set the values it reads instead"])
-            }
-            do {
-                try sheet.set(qualified, to: Int64(value))
-            } catch {
-                throw Problem.unprocessable(field, .rulesRefuse, ["reason": error.message])
-            }
-            stats[qualified] = Int64(value)
+        try boundedStats(given)
+        do {
+            return try CharacterService.checkedStats(given, onto: record, loaded)
+        } catch {
+            throw Problem(error)
         }
-        return stats
+    }
+
+    /// Base values within the contract's bounds, checked again before the rules see them.
+    static func boundedStats(_ given: [String: Int]) throws(Problem) {
+        for (id, value) in given.sorted(by: { $0.key < $1.key }) { _ = try bounded(value, statValues, field: "/stats/\(id)") }
     }
 
     static func character(_ record: CharacterRecord, _ sheet: CharacterSheet, _ loaded: LoadedRuleset, languages: [String]) throws -> Components.Schemas.Character {
@@ -114,12 +107,6 @@ extension API {
         try Self.character(record, try Self.sheet(record, loaded), loaded, languages: try languages(lang))
     }
 
-    /// Refuses a change by anyone but the character's player or the campaign's game master.
-    func requireOwnerOrGameMaster(_ record: CharacterRecord) async throws {
-        if record.ownerId == (try principal.user.id) { return }
-        guard try await campaignRole(record.campaignId) == .gameMaster else { throw Problem.forbidden(.characterNotYours) }
-    }
-
     /// A ruleset's catalog in each language asked for (`?lang=`, or the negotiated one).
     func catalogs(_ loaded: LoadedRuleset, _ lang: String?) throws -> Components.Schemas.RulesetCatalogs {
         let languages = try languages(lang)
@@ -137,121 +124,64 @@ extension API {
     }
 
     func listCharacters(_ input: Operations.ListCharacters.Input) async throws -> Operations.ListCharacters.Output {
-        let campaign = try await campaignRecord(input.path.campaignId)
-        let loaded = try await ruleset(of: campaign)
-        let records = try await storage.characters.characters(campaignId: campaign.id)
+        let (records, loaded) = try await services.characters.characters(in: try await campaignRecord(input.path.campaignId))
         return .ok(.init(body: .json(.init(items: try records.map { try served($0, loaded, input.query.lang) }))))
     }
 
     func createCharacter(_ input: Operations.CreateCharacter.Input) async throws -> Operations.CreateCharacter.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        let campaign = try await activeCampaign(input.path.campaignId)
-        let loaded = try await ruleset(of: campaign)
-        let now = Date()
-        var record = CharacterRecord(id: UUID().uuidString.lowercased(), campaignId: campaign.id, ownerId: try principal.user.id, name: body.name,
-                                     stats: [:], sources: [], version: 1, createdAt: now, updatedAt: now)
-        record.stats = try Self.checkedStats(body.stats?.additionalProperties ?? [:], onto: record, loaded)
-        try await published(try await storage.characters.create(record, log: logged("character.created", character: record.id,
-                                                                                      ["character": record.id, "name": record.name])))
+        let stats = body.stats?.additionalProperties ?? [:]
+        try Self.boundedStats(stats)
+        let (record, loaded) = try await services.characters.create(name: body.name, stats: stats, in: try await campaignRecord(input.path.campaignId),
+                                                                    by: try caller)
         return .created(.init(headers: .init(eTag: Self.etag(record.version)), body: .json(try served(record, loaded, input.query.lang))))
     }
 
     func getCharacter(_ input: Operations.GetCharacter.Input) async throws -> Operations.GetCharacter.Output {
-        let campaign = try await campaignRecord(input.path.campaignId)
-        let record = try await characterRecord(input.path.characterId, campaign: campaign.id)
-        let loaded = try await ruleset(of: campaign)
+        let (record, loaded) = try await services.characters.character(input.path.characterId, in: try await campaignRecord(input.path.campaignId))
         return .ok(.init(headers: .init(eTag: Self.etag(record.version)), body: .json(try served(record, loaded, input.query.lang))))
     }
 
-    /// Stores a changed character under If-Match; a concurrent change answers 412.
-    func store(_ changed: CharacterRecord, expected: Int, event: [String: String]) async throws -> CharacterRecord {
-        var changed = changed
-        changed.updatedAt = Date()
-        // The version it is stored as: the one it replaces, plus one (which a stored version at
-        // the largest Int, from a damaged row, does not have).
-        let (next, overflow) = expected.addingReportingOverflow(1)
-        guard !overflow else { throw StoreError.exhausted(field: "version") }
-        var fields = event
-        fields["character"] = changed.id
-        fields["version"] = String(next)
-        let stored: (character: CharacterRecord, event: CampaignEvent)
-        do {
-            stored = try await storage.characters.update(changed, expectedVersion: expected, log: logged("character.updated", character: changed.id, fields))
-        } catch StoreError.versionMismatch(let current) {
-            throw Problem.preconditionFailed(etag: Self.etag(current))
-        } catch StoreError.notFound {
-            throw Problem.notFound(.characterNotFound)
-        }
-        try await published(stored.event)
-        return stored.character
+    /// The character's current version, and the one the request's If-Match names (428 without
+    /// one, 412 when it is not the current one).
+    func expectedVersion(_ ifMatch: String?, character id: String, campaign: CampaignRecord) async throws -> Int {
+        try Self.expectedVersion(ifMatch, current: try await services.rules.character(id, in: campaign.id).version)
     }
 
     func updateCharacter(_ input: Operations.UpdateCharacter.Input) async throws -> Operations.UpdateCharacter.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        let campaign = try await activeCampaign(input.path.campaignId)
-        var record = try await characterRecord(input.path.characterId, campaign: campaign.id)
-        let expected = try Self.expectedVersion(input.headers.ifMatch, current: record.version)
-        try await requireOwnerOrGameMaster(record)
-        let loaded = try await ruleset(of: campaign)
-        if let name = body.name { record.name = name }
-        if let stats = body.stats { record.stats = try Self.checkedStats(stats.additionalProperties, onto: record, loaded) }
-        let stored = try await store(record, expected: expected, event: ["change": "sheet"])
+        let campaign = try await campaignRecord(input.path.campaignId)
+        if let stats = body.stats { try Self.boundedStats(stats.additionalProperties) }
+        let expected = try await expectedVersion(input.headers.ifMatch, character: input.path.characterId, campaign: campaign)
+        let (stored, loaded) = try await services.characters.update(input.path.characterId, in: campaign, expectedVersion: expected, name: body.name,
+                                                                    stats: body.stats?.additionalProperties, callerRole: try await campaignRole(campaign.id),
+                                                                    by: try caller)
         return .ok(.init(headers: .init(eTag: Self.etag(stored.version)), body: .json(try served(stored, loaded, input.query.lang))))
     }
 
     func deleteCharacter(_ input: Operations.DeleteCharacter.Input) async throws -> Operations.DeleteCharacter.Output {
-        let campaign = try await activeCampaign(input.path.campaignId)
-        let record = try await characterRecord(input.path.characterId, campaign: campaign.id)
-        let expected = try Self.expectedVersion(input.headers.ifMatch, current: record.version)
-        try await requireOwnerOrGameMaster(record)
-        let event: CampaignEvent
-        do {
-            event = try await storage.characters.delete(id: record.id, expectedVersion: expected,
-                                                        log: logged("character.deleted", character: record.id, ["character": record.id, "name": record.name]))
-        } catch StoreError.versionMismatch(let current) {
-            throw Problem.preconditionFailed(etag: Self.etag(current))
-        } catch StoreError.notFound {
-            throw Problem.notFound(.characterNotFound)
-        }
-        try await audit("character.deleted", target: record.id, ["campaign": campaign.id, "name": record.name])
-        try await published(event)
+        let campaign = try await campaignRecord(input.path.campaignId)
+        let expected = try await expectedVersion(input.headers.ifMatch, character: input.path.characterId, campaign: campaign)
+        try await services.characters.delete(input.path.characterId, in: campaign, expectedVersion: expected,
+                                             callerRole: try await campaignRole(campaign.id), by: try caller)
         return .noContent(.init())
     }
 
     func applySource(_ input: Operations.ApplySource.Input) async throws -> Operations.ApplySource.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        let campaign = try await activeCampaign(input.path.campaignId)
-        var record = try await characterRecord(input.path.characterId, campaign: campaign.id)
-        let expected = try Self.expectedVersion(input.headers.ifMatch, current: record.version)
-        let loaded = try await ruleset(of: campaign)
-        guard let source = loaded.ruleset.source(body.source) else {
-            throw Problem.unprocessable("/source", .rulesRefuse, ["reason": "'\(body.source)' is not an item, condition or other source of this campaign's ruleset"])
-        }
+        let campaign = try await campaignRecord(input.path.campaignId)
         let duration = try body.duration.map { try Self.bounded($0, Self.durations, field: "/duration") }
-        var sheet = try Self.sheet(record, loaded)
-        do {
-            try sheet.apply(source.id, duration: duration)
-        } catch {
-            throw Problem.unprocessable("/source", .rulesRefuse, ["reason": error.message])
-        }
-        // Applying again renews it, as the engine does.
-        record.sources.removeAll { $0.id == source.id }
-        record.sources.append(AppliedSource(id: source.id, remaining: duration))
-        let stored = try await store(record, expected: expected, event: ["change": "source.applied", "source": source.id])
+        let expected = try await expectedVersion(input.headers.ifMatch, character: input.path.characterId, campaign: campaign)
+        let (stored, loaded) = try await services.characters.apply(source: body.source, duration: duration, to: input.path.characterId, in: campaign,
+                                                                   expectedVersion: expected, by: try caller)
         return .ok(.init(headers: .init(eTag: Self.etag(stored.version)), body: .json(try served(stored, loaded, input.query.lang))))
     }
 
     func removeSource(_ input: Operations.RemoveSource.Input) async throws -> Operations.RemoveSource.Output {
-        let campaign = try await activeCampaign(input.path.campaignId)
-        var record = try await characterRecord(input.path.characterId, campaign: campaign.id)
-        let expected = try Self.expectedVersion(input.headers.ifMatch, current: record.version)
-        let loaded = try await ruleset(of: campaign)
-        let id = loaded.ruleset.source(input.path.sourceId)?.id ?? input.path.sourceId
-        guard record.sources.contains(where: { $0.id == id }) else {
-            throw Problem.notFound(.rulesRefuse, ["reason": "'\(input.path.sourceId)' is not applied to this character"])
-        }
-        record.sources.removeAll { $0.id == id }
-        let stored = try await store(record, expected: expected, event: ["change": "source.removed", "source": id])
+        let campaign = try await campaignRecord(input.path.campaignId)
+        let expected = try await expectedVersion(input.headers.ifMatch, character: input.path.characterId, campaign: campaign)
+        let (stored, loaded) = try await services.characters.remove(source: input.path.sourceId, from: input.path.characterId, in: campaign,
+                                                                    expectedVersion: expected, by: try caller)
         return .ok(.init(headers: .init(eTag: Self.etag(stored.version)), body: .json(try served(stored, loaded, input.query.lang))))
     }
 }

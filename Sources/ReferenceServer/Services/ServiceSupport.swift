@@ -24,6 +24,12 @@ enum GameError: Error, Equatable, Sendable {
     case lastGameMaster
     /// Only the campaign's game master may do it.
     case gameMasterOnly
+    /// Only the character's player or the campaign's game master may change it.
+    case characterNotYours
+    /// The character changed since the version the change names.
+    case versionMismatch(current: Int)
+    /// The source is not applied to the character.
+    case sourceNotApplied(source: String)
     /// An idempotency key that came before with another request.
     case idempotencyKeyReused
     /// The rules refuse what was asked (an expression, a stat, a check), at `field`.
