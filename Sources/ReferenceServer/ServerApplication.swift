@@ -64,7 +64,32 @@ public enum ServerApplication {
     /// Opens the data folder and the database (migrating it), loads the signing keys, the
     /// contract and the catalogs, and assembles the middleware stack and the routes.
     public static func build(configuration: ServerConfiguration, logger: Logger, hooks: Hooks = Hooks()) async throws -> some ApplicationProtocol {
-        let metrics = ServerMetrics.shared
+        let services = try await services(configuration: configuration, logger: logger, hooks: hooks)
+        let router = try router(services)
+        let onRunning = hooks.onServerRunning
+        var app = Application(
+            router: router,
+            server: .guardedHTTP1WebSocketUpgrade(
+                webSocketRouter: router,
+                configuration: .init(
+                    // A request's head: 16 KiB a line (a URL, a header), 32 KiB in all, 100 header fields.
+                    http1: .init(httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 100)),
+                    ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(Int64(configuration.liveHeartbeatSeconds * 2))))),
+                headTimeout: .seconds(Int64(configuration.headTimeoutSeconds)), bodyTimeout: .seconds(Int64(configuration.bodyTimeoutSeconds))),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rfl-server"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? configuration.port
+                logger.notice("rfl-server listening", metadata: ["address": "\(configuration.host):\(port)"])
+                await onRunning?(port)
+            },
+            logger: logger)
+        app.addServices(DatabaseCloser(storage: services.storage, logger: logger))
+        return app
+    }
+
+    /// What the handlers share: the storage, the packs, the media store, the signing keys, the
+    /// contract, the catalogs, the rate limiters and the game's services.
+    static func services(configuration: ServerConfiguration, logger: Logger, hooks: Hooks) async throws -> Services {
         try KeyStore.makeFolder(configuration.dataDirectory)
         let (storage, _) = try SQLiteStorage.open(path: configuration.databasePath)
         let keys = try KeyStore(dataDirectory: configuration.dataDirectory, signingFile: configuration.signingKeyFile).load(logger: logger)
@@ -86,67 +111,50 @@ public enum ServerApplication {
             try await packs.reindex(packId: record.id, content: storage.content)
         }
         let contract = try APIContract(document: try ServerResources.openAPIDocument(), passwordMinimumLength: configuration.passwordMinimumLength)
-        let localizer = try Localizer.load(from: try ServerResources.catalogs())
         let clock = hooks.rateLimitClock ?? RateLimiter.monotonicSeconds
-        let now = hooks.wallClock ?? { Date() }
         // The game's services take their clock; the server gives them the system's (their tests
         // give them others).
         let systemClock: @Sendable () -> Date = { Date() }
         let live = InProcessLiveHub()
+        let events = LiveEventPublisher(hub: live)
+        let audit = AuditTrail(store: storage.audit)
         let rules = CampaignRules(packs: packs, characters: storage.characters)
-        let services = Services(
-            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, blobs: blobs, live: live, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
-            passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength), contract: contract, localizer: localizer,
-            metrics: metrics, documentationPage: DocumentationPage.render(contract), lab: try ServerResources.lab(),
+        return Services(
+            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, blobs: blobs, live: live, tokens: tokens,
+            hasher: PasswordHasher(cost: configuration.bcryptCost), passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength),
+            contract: contract, localizer: try Localizer.load(from: try ServerResources.catalogs()), metrics: ServerMetrics.shared,
+            documentationPage: DocumentationPage.render(contract), lab: try ServerResources.lab(),
             addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),
             authenticationLimiter: RateLimiter(configuration.authRateLimit, clock: clock),
             accountLimiter: RateLimiter(configuration.accountRateLimit, clock: clock),
-            now: now, rules: rules,
-            play: PlayService(store: storage.play, rules: rules, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit), now: systemClock),
-            campaigns: CampaignService(store: storage.campaigns, packs: packs, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit),
-                                       now: systemClock),
-            characters: CharacterService(store: storage.characters, rules: rules, events: LiveEventPublisher(hub: live), audit: AuditTrail(store: storage.audit),
-                                         now: systemClock))
+            now: hooks.wallClock ?? { Date() }, rules: rules,
+            play: PlayService(store: storage.play, rules: rules, events: events, audit: audit, now: systemClock),
+            campaigns: CampaignService(store: storage.campaigns, packs: packs, events: events, audit: audit, now: systemClock),
+            characters: CharacterService(store: storage.characters, rules: rules, events: events, audit: audit, now: systemClock))
+    }
 
-        // The path of a request: the router chooses the route, and so the operation, once;
-        // everything after it is keyed by that operation (ScopeMiddleware names it).
+    /// The path of a request: the router chooses the route, and so the operation, once;
+    /// everything after it is keyed by that operation (ScopeMiddleware names it).
+    static func router(_ services: Services) throws -> Router<ServerContext> {
+        let configuration = services.configuration
         let router = Router(context: ServerContext.self)
         router.add(middleware: MetricsMiddleware())
-        router.add(middleware: ScopeMiddleware(localizer: localizer, trustedProxies: configuration.trustedProxies, contract: contract))
+        router.add(middleware: ScopeMiddleware(localizer: services.localizer, trustedProxies: configuration.trustedProxies, contract: services.contract))
         router.add(middleware: LogRequestsMiddleware(.info, includeHeaders: .none))
         router.add(middleware: AddressRateLimitMiddleware(general: services.addressLimiter, authentication: services.authenticationLimiter))
-        let authenticator = Authenticator(tokens: tokens, sessions: storage.sessions)
-        let contractCheck = ContractMiddleware(contract: contract)
+        let authenticator = Authenticator(tokens: services.tokens, sessions: services.storage.sessions)
+        let contractCheck = ContractMiddleware(contract: services.contract)
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator, accountLimiter: services.accountLimiter))
         router.add(middleware: LiveUpgradeMiddleware(live: LiveSocket(services: services, authenticator: authenticator), contract: contractCheck))
         router.add(middleware: AccessMiddleware())
         router.add(middleware: BodyLimitMiddleware(limits: .init(json: configuration.maxBodyBytes, pack: configuration.maxPackBytes,
                                                                  media: configuration.maxMediaBytes)))
         router.add(middleware: contractCheck)
-        router.add(middleware: CampaignAccessMiddleware(campaigns: storage.campaigns))
+        router.add(middleware: CampaignAccessMiddleware(campaigns: services.storage.campaigns))
         try API(services: services).registerHandlers(
             on: router, configuration: .init(dateTranscoder: .rfc3339, jsonEncodingOptions: [.sortedKeys]),
             middlewares: [ResponseOverridesMiddleware(), EntityTagMiddleware(), EmptyBodyMiddleware()])
-
-        let onRunning = hooks.onServerRunning
-        var app = Application(
-            router: router,
-            server: .guardedHTTP1WebSocketUpgrade(
-                webSocketRouter: router,
-                configuration: .init(
-                    // A request's head: 16 KiB a line (a URL, a header), 32 KiB in all, 100 header fields.
-                    http1: .init(httpDecoderConfiguration: .init(maxHeaderFieldSize: 16 << 10, maxHeaderListSize: 32 << 10, maxHeaderFieldCount: 100)),
-                    ws: .init(maxFrameSize: 1 << 16, autoPing: .enabled(timePeriod: .seconds(Int64(configuration.liveHeartbeatSeconds * 2))))),
-                headTimeout: .seconds(Int64(configuration.headTimeoutSeconds)), bodyTimeout: .seconds(Int64(configuration.bodyTimeoutSeconds))),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "rfl-server"),
-            onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? configuration.port
-                logger.notice("rfl-server listening", metadata: ["address": "\(configuration.host):\(port)"])
-                await onRunning?(port)
-            },
-            logger: logger)
-        app.addServices(DatabaseCloser(storage: storage, logger: logger))
-        return app
+        return router
     }
 
     /// Builds the application and runs it until SIGINT or SIGTERM.
