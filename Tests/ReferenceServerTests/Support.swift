@@ -30,6 +30,9 @@ final class TestServer: Sendable {
         configuration.authRateLimit = .init(perMinute: 100_000, burst: 100_000)
         configuration.accountRateLimit = .init(perMinute: 100_000, burst: 100_000)
         configuration.logLevel = .warning
+        // The test clients keep one connection for a whole test, which may wait on a socket for
+        // longer than the head timeout: no test here is about that timeout (the hostile suite is).
+        configuration.headTimeoutSeconds = 600
         configuration.rulesetsDirectory = TestServer.rulesets
         adjust(&configuration)
         self.configuration = configuration

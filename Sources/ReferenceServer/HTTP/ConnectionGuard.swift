@@ -149,6 +149,12 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // Closing: whatever is still written (an answer to a body that was cut off) goes out or
+        // fails on the shut output; it changes nothing here.
+        guard !closing else {
+            context.write(data, promise: promise)
+            return
+        }
         switch unwrapOutboundIn(data) {
         case .head:
             responseOpen = true
