@@ -1023,6 +1023,46 @@ class Suite:
             death = self.trouble(False)
             names = ", ".join(f"{key}={value}" for key, value in setting.items())
             self.record("RAW", f"{what} ({names})", [("server died", death)] if death else [problem] if problem else [])
+        self.early_answer_then_idle(bound)
+
+    def early_answer_then_idle(self, bound):
+        """A request answered before its body is sent (401: no token), whose body then comes:
+        the connection is idle from there, and closed within the bound."""
+        what = "an answer before the body, then an idle connection"
+        sock = connect(HOST, self.server.port)
+        problems = []
+        if sock is None:
+            problems.append(("no answer", "refused the connection"))
+        else:
+            try:
+                sock.settimeout(TIMEOUT)
+                sock.sendall(f"POST /v1/campaigns HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+                             "Content-Length: 10\r\n\r\n".encode())
+                received = b""
+                while b"\r\n\r\n" not in received:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    received += chunk
+                if not received.startswith(b"HTTP/1.1 401"):
+                    problems.append(("unexpected status", f"answered {received[:40]!r}, expected 401 before the body"))
+                sock.sendall(b'{"name":1}')
+                began = time.monotonic()
+                sock.settimeout(bound)
+                try:
+                    while sock.recv(4096):
+                        pass
+                except socket.timeout:
+                    problems.append(("kept open", f"the idle connection was still open after {bound:g} s"))
+                else:
+                    if self.options.trace:
+                        print(f"  RAW {what} -> closed after {time.monotonic() - began:.1f} s", flush=True)
+            except OSError as error:
+                problems.append(("connection error", str(error)))
+            finally:
+                sock.close()
+        death = self.trouble(False)
+        self.record("RAW", what, [("server died", death)] if death else problems)
 
     def slow_sender(self, what, start, trickle, bound, results):
         """Sends start, then trickle a byte a second while the server keeps the connection:

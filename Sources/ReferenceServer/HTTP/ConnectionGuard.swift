@@ -145,6 +145,10 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
             timer = nil
             bodyOpen = false
             context.fireChannelRead(data)
+            // Answered before its body ended (a 401, a 413): the connection is idle from here.
+            if idle, !closing {
+                if closeWhenAnswered { close(context, after: nil) } else { arm(context, headTimeout, body: false) }
+            }
         }
     }
 
