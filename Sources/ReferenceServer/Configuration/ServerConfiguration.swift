@@ -107,55 +107,89 @@ public struct ServerConfiguration: Sendable {
     /// The database file.
     public var databasePath: String { dataDirectory + "/rfl.sqlite" }
 
-    /// Every key, its default and its meaning: the source of `.env.example` (a test keeps the
-    /// two equal).
-    public static let keys: [(key: String, default: String, meaning: String)] = [
-        ("RFL_HOST", "127.0.0.1", "Address to listen on."),
-        ("RFL_PORT", "8080", "Port to listen on (0 picks a free one and logs it)."),
-        ("RFL_DATA_DIR", "data", "Folder for the SQLite database, signing keys and backups."),
-        ("RFL_RULESETS_DIR", "rulesets", "Folder of the content packs loaded at start."),
-        ("RFL_LOG_LEVEL", "info", "trace, debug, info, notice, warning, error or critical."),
-        ("RFL_LOG_FORMAT", "text", "text (key=value) or json (one object a line)."),
-        ("RFL_ACCESS_TOKEN_TTL", "900", "Seconds an access token (JWT) lasts, 60 to 86400."),
-        ("RFL_REFRESH_TOKEN_TTL", "2592000", "Seconds a session lasts without a refresh, 300 to 31536000."),
-        ("RFL_JWT_ISSUER", "roll-for-language", "iss of access tokens."),
-        ("RFL_JWT_AUDIENCE", "roll-for-language", "aud of access tokens."),
-        ("RFL_JWT_KEY_FILE", "", "PEM file of the ES256 signing key; empty: data/keys/signing.pem, made on first start."),
-        ("RFL_BCRYPT_COST", "12", "bcrypt cost for passwords, 4 to 16 (each step doubles the work)."),
-        ("RFL_PASSWORD_MIN_LENGTH", "12", "Shortest password accepted, in characters, 8 to 64."),
-        ("RFL_RATE_LIMIT_PER_MINUTE", "300", "Requests a minute per client address, on every route."),
-        ("RFL_RATE_LIMIT_BURST", "60", "Requests one client address may make at once."),
-        ("RFL_AUTH_RATE_LIMIT_PER_MINUTE", "30", "Requests a minute per client address on the authentication operations (register, login, refresh, logout, changePassword)."),
-        ("RFL_AUTH_RATE_LIMIT_BURST", "30", "Burst on the authentication operations per client address."),
-        ("RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE", "600", "Requests a minute per signed-in account."),
-        ("RFL_ACCOUNT_RATE_LIMIT_BURST", "120", "Burst per signed-in account."),
-        ("RFL_LOGIN_FAILURES_BEFORE_BACKOFF", "5", "Failed logins of one account before each next attempt must wait."),
-        ("RFL_LOGIN_BACKOFF_MAX", "900", "Longest wait after failed logins, in seconds."),
-        ("RFL_MAX_BODY_BYTES", "1048576", "Largest request body, in bytes."),
-        ("RFL_MAX_PACK_BYTES", "4194304", "Largest content pack accepted by POST /v1/packs, in bytes (at most 16777216)."),
-        ("RFL_ODDS_MAX_WORK", "20000000", "Most elementary steps POST /v1/odds may spend on an expression (about 50 ms at the default)."),
-        ("RFL_INVITATION_TTL", "604800", "Seconds a campaign invitation lasts unless its game master says otherwise."),
-        ("RFL_LIVE_BUFFER", "256", "Messages a live socket may fall behind before it is closed as a slow consumer."),
-        ("RFL_LIVE_HEARTBEAT", "20", "Seconds between heartbeats on a live socket."),
-        ("RFL_LIVE_MESSAGES_PER_MINUTE", "60", "Messages a minute one live socket's client may send."),
-        ("RFL_LIVE_MESSAGES_BURST", "10", "Burst of messages one live socket's client may send."),
-        ("RFL_MEDIA_BACKEND", "local", "Where media files live: local (RFL_MEDIA_DIR) or s3 (an S3-compatible store: AWS S3, Backblaze B2, MinIO)."),
-        ("RFL_S3_ENDPOINT", "", "With s3: the store's URL, such as https://s3.us-west-004.backblazeb2.com (path-style requests)."),
-        ("RFL_S3_BUCKET", "", "With s3: the bucket (made at start when missing, where the key is allowed to)."),
-        ("RFL_S3_REGION", "us-east-1", "With s3: the region the signatures name."),
-        ("RFL_S3_ACCESS_KEY_ID", "", "With s3: the access key id."),
-        ("RFL_S3_SECRET_ACCESS_KEY", "", "With s3: the secret access key (never logged)."),
-        ("RFL_S3_TIMEOUT", "30", "With s3: seconds one request to the store may take, connecting included."),
-        ("RFL_MEDIA_LINK_TTL", "300", "Seconds a presigned download link lasts, 1 to 604800."),
-        ("RFL_CMS_WEBHOOK_SECRET", "", "Shared secret of the CMS webhook POST /v1/hooks/cms (at least 16 characters); empty: the hook refuses every event."),
-        ("RFL_CMS_WEBHOOK_AUTH", "token", "token (Authorization: Bearer <secret>) or hmac (X-Webhook-Signature: sha256=<HMAC-SHA256 of the body>)."),
-        ("RFL_MAX_MEDIA_BYTES", "10485760", "Largest media upload (image or recording), in bytes."),
-        ("RFL_MEDIA_QUOTA_BYTES", "104857600", "Bytes one user's uploads may take in all."),
-        ("RFL_MEDIA_DIR", "", "Folder of the media files; empty: media/ in RFL_DATA_DIR."),
-        ("RFL_HEAD_TIMEOUT", "10", "Seconds a client has to send a request's head (from connecting or the previous answer), 1 to 600; then the connection is closed."),
-        ("RFL_BODY_TIMEOUT", "60", "Seconds a client has to send a request's whole body, 1 to 3600; then it is answered 408 and the connection closed."),
-        ("RFL_TRUSTED_PROXIES", "", "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated."),
-    ]
+    /// Every key, its default and its meaning, from ``settings``: the source of `.env.example`
+    /// (a test keeps the two equal) and of the guide's table (a test checks it names each key).
+    public static var keys: [(key: String, default: String, meaning: String)] {
+        let defaults = ServerConfiguration()
+        return settings.map { ($0.key, $0.defaultText(defaults), $0.meaning) }
+    }
+
+    /// Every setting, once: its key, its meaning, and how a value is read and checked. The
+    /// defaults are the properties' initial values above.
+    static var settings: [Setting] {
+        [
+            .text("RFL_HOST", \.host, "Address to listen on."),
+            .integer("RFL_PORT", \.port, 0...65_535, "Port to listen on (0 picks a free one and logs it)."),
+            .text("RFL_DATA_DIR", \.dataDirectory, "Folder for the SQLite database, signing keys and backups."),
+            .text("RFL_RULESETS_DIR", \.rulesetsDirectory, "Folder of the content packs loaded at start."),
+            .choice("RFL_LOG_LEVEL", \.logLevel, Logger.Level.allCases, "trace, debug, info, notice, warning, error or critical."),
+            .choice("RFL_LOG_FORMAT", \.logFormat, [.text, .json], "text (key=value) or json (one object a line)."),
+            .integer("RFL_ACCESS_TOKEN_TTL", \.accessTokenLifetime, 60...86_400, "Seconds an access token (JWT) lasts, 60 to 86400."),
+            .integer("RFL_REFRESH_TOKEN_TTL", \.refreshTokenLifetime, 300...31_536_000, "Seconds a session lasts without a refresh, 300 to 31536000."),
+            .text("RFL_JWT_ISSUER", \.tokenIssuer, "iss of access tokens."),
+            .text("RFL_JWT_AUDIENCE", \.tokenAudience, "aud of access tokens."),
+            .optionalText("RFL_JWT_KEY_FILE", \.signingKeyFile, secret: true,
+                          "PEM file of the ES256 signing key; empty: data/keys/signing.pem, made on first start."),
+            .integer("RFL_BCRYPT_COST", \.bcryptCost, 4...16, "bcrypt cost for passwords, 4 to 16 (each step doubles the work)."),
+            .integer("RFL_PASSWORD_MIN_LENGTH", \.passwordMinimumLength, 8...64, "Shortest password accepted, in characters, 8 to 64."),
+            .integer("RFL_RATE_LIMIT_PER_MINUTE", \.rateLimit.perMinute, 1...1_000_000, "Requests a minute per client address, on every route."),
+            .integer("RFL_RATE_LIMIT_BURST", \.rateLimit.burst, 1...1_000_000, "Requests one client address may make at once."),
+            .integer("RFL_AUTH_RATE_LIMIT_PER_MINUTE", \.authRateLimit.perMinute, 1...1_000_000,
+                     "Requests a minute per client address on the authentication operations (register, login, refresh, logout, changePassword)."),
+            .integer("RFL_AUTH_RATE_LIMIT_BURST", \.authRateLimit.burst, 1...1_000_000, "Burst on the authentication operations per client address."),
+            .integer("RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE", \.accountRateLimit.perMinute, 1...1_000_000, "Requests a minute per signed-in account."),
+            .integer("RFL_ACCOUNT_RATE_LIMIT_BURST", \.accountRateLimit.burst, 1...1_000_000, "Burst per signed-in account."),
+            .integer("RFL_LOGIN_FAILURES_BEFORE_BACKOFF", \.loginFailuresBeforeBackoff, 1...1000,
+                     "Failed logins of one account before each next attempt must wait."),
+            .integer("RFL_LOGIN_BACKOFF_MAX", \.loginBackoffMaximum, 1...86_400, "Longest wait after failed logins, in seconds."),
+            .integer("RFL_MAX_BODY_BYTES", \.maxBodyBytes, 1024...(1 << 30), "Largest request body, in bytes."),
+            .integer("RFL_MAX_PACK_BYTES", \.maxPackBytes, 1024...(16 << 20),
+                     "Largest content pack accepted by POST /v1/packs, in bytes (at most 16777216)."),
+            .integer("RFL_ODDS_MAX_WORK", \.oddsMaxWork, 1000...1_000_000_000,
+                     "Most elementary steps POST /v1/odds may spend on an expression (about 50 ms at the default)."),
+            .integer("RFL_INVITATION_TTL", \.invitationLifetime, 60...2_592_000,
+                     "Seconds a campaign invitation lasts unless its game master says otherwise."),
+            .integer("RFL_LIVE_BUFFER", \.liveBufferLimit, 1...1_000_000,
+                     "Messages a live socket may fall behind before it is closed as a slow consumer."),
+            .integer("RFL_LIVE_HEARTBEAT", \.liveHeartbeatSeconds, 1...3600, "Seconds between heartbeats on a live socket."),
+            .integer("RFL_LIVE_MESSAGES_PER_MINUTE", \.liveMessagesPerMinute, 1...100_000, "Messages a minute one live socket's client may send."),
+            .integer("RFL_LIVE_MESSAGES_BURST", \.liveMessagesBurst, 1...100_000, "Burst of messages one live socket's client may send."),
+            .choice("RFL_MEDIA_BACKEND", \.mediaBackend, [.local, .s3],
+                    "Where media files live: local (RFL_MEDIA_DIR) or s3 (an S3-compatible store: AWS S3, Backblaze B2, MinIO)."),
+            // The S3 store's keys are read together, when any is given (readS3Store).
+            .group("RFL_S3_ENDPOINT", "", "With s3: the store's URL, such as https://s3.us-west-004.backblazeb2.com (path-style requests)."),
+            .group("RFL_S3_BUCKET", "", "With s3: the bucket (made at start when missing, where the key is allowed to)."),
+            .group("RFL_S3_REGION", "us-east-1", "With s3: the region the signatures name."),
+            .group("RFL_S3_ACCESS_KEY_ID", "", "With s3: the access key id."),
+            .group("RFL_S3_SECRET_ACCESS_KEY", "", "With s3: the secret access key (never logged)."),
+            .group("RFL_S3_TIMEOUT", "30", "With s3: seconds one request to the store may take, connecting included."),
+            .integer("RFL_MEDIA_LINK_TTL", \.mediaLinkLifetime, 1...604_800, "Seconds a presigned download link lasts, 1 to 604800."),
+            Setting(key: "RFL_CMS_WEBHOOK_SECRET", meaning: "Shared secret of the CMS webhook POST /v1/hooks/cms (at least 16 characters); empty: the hook refuses every event.",
+                    secret: true, defaultText: { _ in "" }) { configuration, raw in
+                guard raw.count >= 16 else { throw ConfigurationError("RFL_CMS_WEBHOOK_SECRET: at least 16 characters") }
+                configuration.cmsWebhookSecret = raw
+            },
+            .choice("RFL_CMS_WEBHOOK_AUTH", \.cmsWebhookAuth, [.token, .hmac],
+                    "token (Authorization: Bearer <secret>) or hmac (X-Webhook-Signature: sha256=<HMAC-SHA256 of the body>)."),
+            .integer("RFL_MAX_MEDIA_BYTES", \.maxMediaBytes, 1024...(1 << 30), "Largest media upload (image or recording), in bytes."),
+            .integer("RFL_MEDIA_QUOTA_BYTES", \.mediaQuotaBytes, 0...(1 << 40), "Bytes one user's uploads may take in all."),
+            .optionalText("RFL_MEDIA_DIR", \.mediaDirectory, "Folder of the media files; empty: media/ in RFL_DATA_DIR."),
+            .integer("RFL_HEAD_TIMEOUT", \.headTimeoutSeconds, 1...600,
+                     "Seconds a client has to send a request's head (from connecting or the previous answer), 1 to 600; then the connection is closed."),
+            .integer("RFL_BODY_TIMEOUT", \.bodyTimeoutSeconds, 1...3600,
+                     "Seconds a client has to send a request's whole body, 1 to 3600; then it is answered 408 and the connection closed."),
+            Setting(key: "RFL_TRUSTED_PROXIES", meaning: "Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges, comma-separated.",
+                    defaultText: { _ in "" }) { configuration, raw in
+                configuration.trustedProxies = try raw.split(separator: ",").map { item in
+                    let entry = item.trimmingCharacters(in: .whitespaces)
+                    guard let range = AddressRange(entry) else {
+                        throw ConfigurationError("RFL_TRUSTED_PROXIES: '\(entry)' is not an IP address or CIDR range")
+                    }
+                    return range
+                }
+            },
+        ]
+    }
 
     /// The configuration from the environment and `envFile` (when it exists).
     public static func load(environmentFile envFile: String? = ".env", environment: [String: String]? = nil) async throws -> ServerConfiguration {
@@ -180,99 +214,42 @@ public struct ServerConfiguration: Sendable {
             let value = reader.string(forKey: ConfigKey(Self.path(of: key)), isSecret: secret)
             return value?.isEmpty == true ? nil : value
         }
-        func integer(_ key: String, _ range: ClosedRange<Int>, _ current: Int) throws -> Int {
-            guard let raw = text(key) else { return current }
-            guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
-                throw ConfigurationError("\(key): '\(raw)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return value
+        for setting in Self.settings {
+            guard let read = setting.read, let raw = text(setting.key, secret: setting.secret) else { continue }
+            try read(&self, raw)
         }
-        host = text("RFL_HOST") ?? host
-        port = try integer("RFL_PORT", 0...65_535, port)
-        dataDirectory = text("RFL_DATA_DIR") ?? dataDirectory
-        rulesetsDirectory = text("RFL_RULESETS_DIR") ?? rulesetsDirectory
-        if let raw = text("RFL_LOG_LEVEL") {
-            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
-                throw ConfigurationError("RFL_LOG_LEVEL: '\(raw)' is not one of trace, debug, info, notice, warning, error, critical")
-            }
-            logLevel = level
-        }
-        if let raw = text("RFL_LOG_FORMAT") {
-            guard let format = LogFormat(rawValue: raw.lowercased()) else { throw ConfigurationError("RFL_LOG_FORMAT: '\(raw)' is not text or json") }
-            logFormat = format
-        }
-        accessTokenLifetime = try integer("RFL_ACCESS_TOKEN_TTL", 60...86_400, accessTokenLifetime)
-        refreshTokenLifetime = try integer("RFL_REFRESH_TOKEN_TTL", 300...31_536_000, refreshTokenLifetime)
-        tokenIssuer = text("RFL_JWT_ISSUER") ?? tokenIssuer
-        tokenAudience = text("RFL_JWT_AUDIENCE") ?? tokenAudience
-        signingKeyFile = text("RFL_JWT_KEY_FILE", secret: true)
-        bcryptCost = try integer("RFL_BCRYPT_COST", 4...16, bcryptCost)
-        passwordMinimumLength = try integer("RFL_PASSWORD_MIN_LENGTH", 8...64, passwordMinimumLength)
-        rateLimit = RateLimit(perMinute: try integer("RFL_RATE_LIMIT_PER_MINUTE", 1...1_000_000, rateLimit.perMinute),
-                              burst: try integer("RFL_RATE_LIMIT_BURST", 1...1_000_000, rateLimit.burst))
-        authRateLimit = RateLimit(perMinute: try integer("RFL_AUTH_RATE_LIMIT_PER_MINUTE", 1...1_000_000, authRateLimit.perMinute),
-                                  burst: try integer("RFL_AUTH_RATE_LIMIT_BURST", 1...1_000_000, authRateLimit.burst))
-        accountRateLimit = RateLimit(perMinute: try integer("RFL_ACCOUNT_RATE_LIMIT_PER_MINUTE", 1...1_000_000, accountRateLimit.perMinute),
-                                     burst: try integer("RFL_ACCOUNT_RATE_LIMIT_BURST", 1...1_000_000, accountRateLimit.burst))
-        loginFailuresBeforeBackoff = try integer("RFL_LOGIN_FAILURES_BEFORE_BACKOFF", 1...1000, loginFailuresBeforeBackoff)
-        loginBackoffMaximum = try integer("RFL_LOGIN_BACKOFF_MAX", 1...86_400, loginBackoffMaximum)
-        maxBodyBytes = try integer("RFL_MAX_BODY_BYTES", 1024...(1 << 30), maxBodyBytes)
-        maxPackBytes = try integer("RFL_MAX_PACK_BYTES", 1024...(16 << 20), maxPackBytes)
-        oddsMaxWork = try integer("RFL_ODDS_MAX_WORK", 1000...1_000_000_000, oddsMaxWork)
-        invitationLifetime = try integer("RFL_INVITATION_TTL", 60...2_592_000, invitationLifetime)
-        liveBufferLimit = try integer("RFL_LIVE_BUFFER", 1...1_000_000, liveBufferLimit)
-        liveHeartbeatSeconds = try integer("RFL_LIVE_HEARTBEAT", 1...3600, liveHeartbeatSeconds)
-        liveMessagesPerMinute = try integer("RFL_LIVE_MESSAGES_PER_MINUTE", 1...100_000, liveMessagesPerMinute)
-        liveMessagesBurst = try integer("RFL_LIVE_MESSAGES_BURST", 1...100_000, liveMessagesBurst)
-        maxMediaBytes = try integer("RFL_MAX_MEDIA_BYTES", 1024...(1 << 30), maxMediaBytes)
-        mediaQuotaBytes = try integer("RFL_MEDIA_QUOTA_BYTES", 0...(1 << 40), mediaQuotaBytes)
-        mediaDirectory = text("RFL_MEDIA_DIR")
-        mediaLinkLifetime = try integer("RFL_MEDIA_LINK_TTL", 1...604_800, mediaLinkLifetime)
-        if let raw = text("RFL_MEDIA_BACKEND") {
-            guard let backend = MediaBackend(rawValue: raw.lowercased()) else { throw ConfigurationError("RFL_MEDIA_BACKEND: '\(raw)' is not local or s3") }
-            mediaBackend = backend
-        }
-        // The S3 store: needed with RFL_MEDIA_BACKEND=s3, and read whenever it is given (for
-        // `rfl-server media copy --from s3`).
+        try readS3Store(text)
+    }
+
+    /// The S3 store: needed with RFL_MEDIA_BACKEND=s3, and read whenever it is given (for
+    /// `rfl-server media copy --from s3`).
+    private mutating func readS3Store(_ text: (String, Bool) -> String?) throws {
         let s3Keys = ["RFL_S3_ENDPOINT", "RFL_S3_BUCKET", "RFL_S3_ACCESS_KEY_ID", "RFL_S3_SECRET_ACCESS_KEY"]
-        let givenS3Keys = s3Keys.filter { text($0, secret: $0.hasSuffix("SECRET_ACCESS_KEY")) != nil }
-        if mediaBackend == .s3 || !givenS3Keys.isEmpty {
-            let missing = s3Keys.filter { !givenS3Keys.contains($0) }
-            guard missing.isEmpty else { throw ConfigurationError("the S3 media store needs \(missing.joined(separator: ", "))") }
-            let region = text("RFL_S3_REGION") ?? "us-east-1"
-            guard region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
-                throw ConfigurationError("RFL_S3_REGION: '\(region)' is not a region name")
+        let givenS3Keys = s3Keys.filter { text($0, $0.hasSuffix("SECRET_ACCESS_KEY")) != nil }
+        guard mediaBackend == .s3 || !givenS3Keys.isEmpty else { return }
+        let missing = s3Keys.filter { !givenS3Keys.contains($0) }
+        guard missing.isEmpty else { throw ConfigurationError("the S3 media store needs \(missing.joined(separator: ", "))") }
+        let region = text("RFL_S3_REGION", false) ?? "us-east-1"
+        guard region.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw ConfigurationError("RFL_S3_REGION: '\(region)' is not a region name")
+        }
+        var configuration = S3BlobStore.Configuration(
+            endpoint: text("RFL_S3_ENDPOINT", false) ?? "", bucket: text("RFL_S3_BUCKET", false) ?? "", region: region,
+            credentials: .init(accessKeyId: text("RFL_S3_ACCESS_KEY_ID", false) ?? "", secretAccessKey: text("RFL_S3_SECRET_ACCESS_KEY", true) ?? ""))
+        var seconds = 30
+        if let raw = text("RFL_S3_TIMEOUT", false) {
+            guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), (1...600).contains(value) else {
+                throw ConfigurationError("RFL_S3_TIMEOUT: '\(raw)' is not a whole number from 1 to 600")
             }
-            var configuration = S3BlobStore.Configuration(
-                endpoint: text("RFL_S3_ENDPOINT") ?? "", bucket: text("RFL_S3_BUCKET") ?? "", region: region,
-                credentials: .init(accessKeyId: text("RFL_S3_ACCESS_KEY_ID") ?? "", secretAccessKey: text("RFL_S3_SECRET_ACCESS_KEY", secret: true) ?? ""))
-            configuration.timeout = .seconds(Int64(try integer("RFL_S3_TIMEOUT", 1...600, 30)))
-            do {
-                _ = try S3BlobStore(configuration)
-            } catch MediaError.io(let reason) {
-                throw ConfigurationError(reason)
-            }
-            s3 = configuration
+            seconds = value
         }
-        if let secret = text("RFL_CMS_WEBHOOK_SECRET", secret: true) {
-            guard secret.count >= 16 else { throw ConfigurationError("RFL_CMS_WEBHOOK_SECRET: at least 16 characters") }
-            cmsWebhookSecret = secret
+        configuration.timeout = .seconds(Int64(seconds))
+        do {
+            _ = try S3BlobStore(configuration)
+        } catch MediaError.io(let reason) {
+            throw ConfigurationError(reason)
         }
-        if let raw = text("RFL_CMS_WEBHOOK_AUTH") {
-            guard let mode = CMSWebhookAuth(rawValue: raw.lowercased()) else { throw ConfigurationError("RFL_CMS_WEBHOOK_AUTH: '\(raw)' is not token or hmac") }
-            cmsWebhookAuth = mode
-        }
-        headTimeoutSeconds = try integer("RFL_HEAD_TIMEOUT", 1...600, headTimeoutSeconds)
-        bodyTimeoutSeconds = try integer("RFL_BODY_TIMEOUT", 1...3600, bodyTimeoutSeconds)
-        if let raw = text("RFL_TRUSTED_PROXIES") {
-            trustedProxies = try raw.split(separator: ",").map { item in
-                let entry = item.trimmingCharacters(in: .whitespaces)
-                guard let range = AddressRange(entry) else {
-                    throw ConfigurationError("RFL_TRUSTED_PROXIES: '\(entry)' is not an IP address or CIDR range")
-                }
-                return range
-            }
-        }
+        s3 = configuration
     }
 
     /// `RFL_DATA_DIR` as the configuration key `rfl.data.dir`, which the environment provider
