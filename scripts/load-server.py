@@ -4,6 +4,7 @@ docs/performance.md records.
 
   python3 scripts/load-server.py [--binary .build/release/rfl-server] [--duration 30]
                                  [--connections 64] [--sockets 500] [--broadcasts 200]
+                                 [--bare scripts/bare-route/.build/release/bare-route] [--rolls-only]
 
 It starts the server itself in a temporary data folder, with rate limits raised out of the
 way (the load would otherwise be refused by design) and bcrypt at its cheapest (accounts are
@@ -15,6 +16,11 @@ made, not attacked). Then:
    --broadcasts rolls one after another; for each, the time from sending the roll to each
    socket's receiving its event: p50, p99 and the maximum over all deliveries;
 3. the server's resident memory with the sockets connected.
+
+With --bare, the same wrk run against a bare Hummingbird route that decodes and echoes the same
+JSON body (scripts/bare-route, built with `swift build -c release --package-path
+scripts/bare-route`), right after the rolls: how far the server is from the framework. With
+--rolls-only, the sockets are skipped.
 
 Needs wrk (Debian's wrk) and the Python package websockets. The load generators share the
 machine with the server: the figures are what this machine does with both on it.
@@ -92,6 +98,26 @@ def run_sockets(url, tokens, ready, start, results, count):
     asyncio.run(sockets_worker(url, tokens, ready, start, results, count))
 
 
+def measure_bare(arguments, script, folder):
+    """The same wrk run (same body, connections and duration) against the bare route."""
+    port = free_port()
+    bare = subprocess.Popen([arguments.bare, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(500):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.02)
+        command = ["wrk", "-t2", f"-c{arguments.connections}", f"-d{arguments.duration}s", "--latency", "-s", script,
+                   f"http://127.0.0.1:{port}/echo"]
+        print("bare route: $ " + " ".join(command).replace(folder, "$TMP"), flush=True)
+        print(subprocess.run(command, capture_output=True, text=True, check=True).stdout, flush=True)
+    finally:
+        bare.terminate()
+        bare.wait(timeout=30)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=".build/release/rfl-server")
@@ -100,6 +126,8 @@ def main():
     parser.add_argument("--sockets", type=int, default=500)
     parser.add_argument("--broadcasts", type=int, default=200)
     parser.add_argument("--players", type=int, default=50)
+    parser.add_argument("--bare", help="the bare-route binary to measure beside the server")
+    parser.add_argument("--rolls-only", action="store_true", help="skip the live sockets")
     arguments = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed (apt-get install wrk)")
@@ -159,6 +187,11 @@ def main():
         if non2xx:
             print(f"warning: {non2xx.group(1)} answers were not 2xx", flush=True)
         rss_after_rolls = rss_kib(server.pid)
+        if arguments.bare:
+            measure_bare(arguments, script, folder)
+        if arguments.rolls_only:
+            print(f"resident memory: {rss_after_rolls / 1024:.1f} MiB after the roll load", flush=True)
+            return
 
         # 2. Broadcast to live sockets.
         url = f"ws://127.0.0.1:{port}/v1/campaigns/{campaign}/live"
