@@ -21,13 +21,6 @@ extension API {
         return record
     }
 
-    /// The campaign, refusing when it is archived (nothing new happens in it).
-    func activeCampaign(_ id: String) async throws -> CampaignRecord {
-        let record = try await campaignRecord(id)
-        guard record.archivedAt == nil else { throw Problem.conflict(.campaignArchived) }
-        return record
-    }
-
     /// The principal's part in a campaign (membership was checked by the middleware).
     func campaignRole(_ campaignId: String) async throws -> CampaignRole {
         if let access = CampaignAccess.current, access.campaign.id == campaignId { return access.role }
@@ -35,21 +28,6 @@ extension API {
             throw Problem.notFound(.campaignNotFound)
         }
         return role
-    }
-
-    /// An event for the campaign's log (membership, characters, archiving), by the signed-in
-    /// user; the store appends it in the transaction of the change it records.
-    func logged(_ kind: String, character: String? = nil, _ fields: [String: String]) -> NewCampaignEvent {
-        NewCampaignEvent(kind: kind, actorId: RequestInfo.current?.principal?.user.id, characterId: character, payload: SQLiteGameSchema.json(fields))
-    }
-
-    /// Sends a stored event to the campaign's live sockets, rendered once for all of them, and
-    /// returns it as a log entry.
-    @discardableResult
-    func published(_ event: CampaignEvent, commitment: String? = nil) async throws -> Components.Schemas.LogEntry {
-        let logged = try await entry(event, commitment: commitment)
-        LiveEventPublisher(hub: services.live).publish(logged, event: event)
-        return logged
     }
 
     func listCampaigns(_ input: Operations.ListCampaigns.Input) async throws -> Operations.ListCampaigns.Output {

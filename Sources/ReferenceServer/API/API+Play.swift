@@ -24,12 +24,6 @@ extension API {
                                            payload: .init(additionalProperties: payload))
     }
 
-    /// The campaign the permission check found for this request (a campaign route's).
-    func accessedCampaign(_ id: String) async throws -> CampaignRecord {
-        if let access = CampaignAccess.current, access.campaign.id == id { return access.campaign }
-        return try await campaignRecord(id)
-    }
-
     func listPlaySessions(_ input: Operations.ListPlaySessions.Input) async throws -> Operations.ListPlaySessions.Output {
         let sessions = try await services.play.sessions(campaignId: input.path.campaignId)
         return .ok(.init(body: .json(.init(items: sessions.map(Self.playSession)))))
@@ -38,7 +32,7 @@ extension API {
     func startPlaySession(_ input: Operations.StartPlaySession.Input) async throws -> Operations.StartPlaySession.Output {
         var clientSeed: String?
         if case .json(let body) = input.body { clientSeed = body.clientSeed }
-        let session = try await services.play.startSession(in: try await accessedCampaign(input.path.campaignId), clientSeed: clientSeed, by: try caller)
+        let session = try await services.play.startSession(in: try await campaignRecord(input.path.campaignId), clientSeed: clientSeed, by: try caller)
         return .created(.init(body: .json(Self.playSession(session))))
     }
 
@@ -49,7 +43,7 @@ extension API {
     func setClientSeed(_ input: Operations.SetClientSeed.Input) async throws -> Operations.SetClientSeed.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
         let session = try await services.play.setClientSeed(body.clientSeed, session: input.path.sessionId,
-                                                            in: try await accessedCampaign(input.path.campaignId), by: try caller)
+                                                            in: try await campaignRecord(input.path.campaignId), by: try caller)
         return .ok(.init(body: .json(Self.playSession(session))))
     }
 
@@ -60,18 +54,11 @@ extension API {
 
     // MARK: - Rolls and checks
 
-    /// The event as a log entry, with its session's commitment (read unless given).
-    func entry(_ event: CampaignEvent, commitment known: String? = nil) async throws -> Components.Schemas.LogEntry {
-        var commitment = known
-        if commitment == nil { commitment = try await services.play.commitment(of: event) }
-        return try Self.logEntry(event, commitment: commitment)
-    }
-
     func rollDice(_ input: Operations.RollDice.Input) async throws -> Operations.RollDice.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
         let played = try await services.play.roll(.init(expression: body.expression, characterId: body.character, label: body.label,
                                                         idempotencyKey: input.headers.idempotencyKey),
-                                                  in: try await accessedCampaign(input.path.campaignId), by: try caller)
+                                                  in: try await campaignRecord(input.path.campaignId), by: try caller)
         let entry = try Self.logEntry(played.event, commitment: played.commitment)
         return played.replayed ? .ok(.init(body: .json(entry))) : .created(.init(body: .json(entry)))
     }
@@ -84,7 +71,7 @@ extension API {
                                                againstCheck: body.againstCheck, advantage: body.advantage?.rawValue,
                                                againstAdvantage: body.againstAdvantage?.rawValue, tags: Set(body.tags ?? []), label: body.label,
                                                languages: try languages(input.query.lang), idempotencyKey: input.headers.idempotencyKey)
-        let played = try await services.play.check(request, in: try await accessedCampaign(input.path.campaignId), by: try caller)
+        let played = try await services.play.check(request, in: try await campaignRecord(input.path.campaignId), by: try caller)
         let entry = try Self.logEntry(played.event, commitment: played.commitment)
         return played.replayed ? .ok(.init(body: .json(entry))) : .created(.init(body: .json(entry)))
     }

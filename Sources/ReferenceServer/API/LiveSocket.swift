@@ -308,10 +308,7 @@ struct LiveEventPublisher: CampaignEventPublisher {
     let hub: any LiveHub
 
     func publish(_ event: CampaignEvent, commitment: String?) throws {
-        publish(try API.logEntry(event, commitment: commitment), event: event)
-    }
-
-    func publish(_ entry: Components.Schemas.LogEntry, event: CampaignEvent) {
+        let entry = try API.logEntry(event, commitment: commitment)
         hub.publish(.event(event, envelope: LiveEnvelope.render(entry, payload: event.payload, campaignId: event.campaignId)), campaignId: event.campaignId)
     }
 }
