@@ -300,4 +300,13 @@ import Testing
         try ServerOperations.backup(server.configuration, to: copy)
         #expect { try ServerOperations.restore(server.configuration, from: copy) } throws: { "\($0)".contains("another rfl-server process") }
     }
+
+    /// Statements are timed by the first word of their text, whatever its case and leading space.
+    @Test func statementsAreKindedByTheirFirstWord() {
+        let cases = ["SELECT 1": "select", "  \n\tinsert INTO t VALUES (1)": "insert", "Update t SET a = 1": "update", "DELETE FROM t": "delete",
+                     "BEGIN IMMEDIATE TRANSACTION": "other", "": "other", "   ": "other", "sel": "other", "WITH x AS (SELECT 1) SELECT * FROM x": "other"]
+        for (sql, kind) in cases {
+            #expect(sql.withCString { ServerMetrics.statementKind($0) } == kind, "\(sql)")
+        }
+    }
 }

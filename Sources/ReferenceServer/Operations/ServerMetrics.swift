@@ -54,16 +54,35 @@ public final class ServerMetrics: Sendable {
         ($0, CoreMetrics.Timer(label: "rfl_db_statement_duration", dimensions: [("statement", $0)], factory: shared.factory))
     })
 
-    /// Records how long one database statement took, by its kind (SELECT, INSERT, …).
-    static func recordStatement(_ sql: String, nanoseconds: Int64) {
-        let word = sql.utf8.prefix(6).map { $0 | 0x20 }
-        let label = switch word {
-        case Array("select".utf8): "select"
-        case Array("insert".utf8): "insert"
-        case Array("update".utf8): "update"
-        case Array("delete".utf8): "delete"
+    /// Records how long one database statement took, by its kind (SELECT, INSERT, …), read
+    /// from the first word of its text.
+    static func recordStatement(_ sql: UnsafePointer<CChar>, nanoseconds: Int64) {
+        statementTimers[statementKind(sql)]?.recordNanoseconds(nanoseconds)
+    }
+
+    /// `select`, `insert`, `update`, `delete` or `other`: the kind of a statement of SQL.
+    static func statementKind(_ sql: UnsafePointer<CChar>) -> String {
+        var word: UInt64 = 0
+        var index = 0
+        // Past leading white space, up to six letters, lowercased, packed into one number.
+        while sql[index] == 0x20 || sql[index] == 0x0A || sql[index] == 0x09 || sql[index] == 0x0D { index += 1 }
+        for offset in 0..<6 {
+            let byte = UInt8(bitPattern: sql[index + offset])
+            guard byte != 0 else { break }
+            word = word << 8 | UInt64(byte | 0x20)
+        }
+        return switch word {
+        case Self.select: "select"
+        case Self.insert: "insert"
+        case Self.update: "update"
+        case Self.delete: "delete"
         default: "other"
         }
-        statementTimers[label]?.recordNanoseconds(nanoseconds)
     }
+
+    private static func packed(_ word: String) -> UInt64 { word.utf8.reduce(0) { $0 << 8 | UInt64($1) } }
+    private static let select = packed("select")
+    private static let insert = packed("insert")
+    private static let update = packed("update")
+    private static let delete = packed("delete")
 }
