@@ -112,8 +112,7 @@ extension API {
         let languages = try languages(lang)
         var catalogs: [String: Components.Schemas.Catalog] = [:]
         for language in languages {
-            let catalog = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(loaded.catalogJSON(language: language).utf8))
-            catalogs[language] = .init(additionalProperties: catalog)
+            catalogs[language] = Engine.Catalog(loaded, language: language)
         }
         return .init(languages: languages, catalogs: .init(additionalProperties: catalogs))
     }

@@ -12,16 +12,14 @@ extension API {
                                        open: record.endedAt == nil, serverSeed: record.endedAt == nil ? nil : record.serverSeed)
     }
 
-    static func logEntry(_ event: CampaignEvent, commitment: String? = nil) throws -> Components.Schemas.LogEntry {
-        let payload = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(event.payload.utf8))
-        var verification: Components.Schemas.Verification?
-        if let session = event.sessionId, let nonce = event.nonce, event.kind == "roll" || event.kind == "check",
-           case .some(.some(let seed as String)) = payload.value["seed"], case .some(.some(let clientSeed as String)) = payload.value["client_seed"] {
-            verification = .init(session: session, nonce: nonce, clientSeed: clientSeed, seed: seed, commitment: commitment)
+    /// A log entry as the contract gives it; its payload read from the event unless given.
+    static func logEntry(_ event: CampaignEvent, payload: LogPayload? = nil, commitment: String? = nil) throws -> Components.Schemas.LogEntry {
+        let payload = try payload ?? LogPayload.stored(kind: event.kind, json: event.payload)
+        let verification = payload.seeds.map {
+            Components.Schemas.Verification(session: $0.session, nonce: $0.nonce, clientSeed: $0.clientSeed, seed: $0.seed, commitment: commitment)
         }
         return Components.Schemas.LogEntry(sequence: Int(event.sequence), at: event.at, kind: event.kind, actor: event.actorId,
-                                           character: event.characterId, session: event.sessionId, verification: verification,
-                                           payload: .init(additionalProperties: payload))
+                                           character: event.characterId, session: event.sessionId, verification: verification, payload: payload)
     }
 
     func listPlaySessions(_ input: Operations.ListPlaySessions.Input) async throws -> Operations.ListPlaySessions.Output {
@@ -59,7 +57,7 @@ extension API {
         let played = try await services.play.roll(.init(expression: body.expression, characterId: body.character, label: body.label,
                                                         idempotencyKey: input.headers.idempotencyKey),
                                                   in: try await campaignRecord(input.path.campaignId), by: try caller)
-        let entry = try Self.logEntry(played.event, commitment: played.commitment)
+        let entry = try Self.logEntry(played.event, payload: played.payload, commitment: played.commitment)
         return played.replayed ? .ok(.init(body: .json(entry))) : .created(.init(body: .json(entry)))
     }
 
@@ -72,7 +70,7 @@ extension API {
                                                againstAdvantage: body.againstAdvantage?.rawValue, tags: Set(body.tags ?? []), label: body.label,
                                                languages: try languages(input.query.lang), idempotencyKey: input.headers.idempotencyKey)
         let played = try await services.play.check(request, in: try await campaignRecord(input.path.campaignId), by: try caller)
-        let entry = try Self.logEntry(played.event, commitment: played.commitment)
+        let entry = try Self.logEntry(played.event, payload: played.payload, commitment: played.commitment)
         return played.replayed ? .ok(.init(body: .json(entry))) : .created(.init(body: .json(entry)))
     }
 
@@ -112,9 +110,7 @@ extension API {
         } catch {
             throw Problem.unprocessable("/expression", .rulesRefuse, ["reason": error.description])
         }
-        let result = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(roll.json.utf8))
-        return .ok(.init(body: .json(.init(expression: body.expression, seed: String(seed), total: Int(roll.total),
-                                           result: .init(additionalProperties: result)))))
+        return .ok(.init(body: .json(.init(expression: body.expression, seed: String(seed), total: Int(roll.total), result: Engine.Roll(roll)))))
     }
 
     // MARK: - Odds
@@ -159,7 +155,7 @@ extension API {
             loaded = composed
             sheet = try Self.sheet(record, composed)
         }
-        let json: String
+        let odds: Engine.Odds
         do {
             if let text = body.expression {
                 let expression = try DiceExpression(text, limits: Limits(maxOddsWork: configuration.oddsMaxWork))
@@ -168,7 +164,7 @@ extension API {
                     guard let sheet else { throw Problem.unprocessable("/character", .fieldRequired) }
                     for reference in expression.statReferences { stats[reference] = try sheet.value(reference) }
                 }
-                json = try expression.odds(stats: stats).json(expression: text)
+                odds = .expression(Engine.ExpressionOdds(expression: text, try expression.odds(stats: stats)))
             } else {
                 guard let sheet, let loaded, let checkId = body.check else { throw Problem.unprocessable("/character", .fieldRequired) }
                 guard (body.dc == nil) != (body.against == nil) else { throw Problem.unprocessable("/dc", .dcOrAgainst) }
@@ -177,17 +173,17 @@ extension API {
                 if let against = body.against {
                     guard let campaign else { throw Problem.unprocessable("/against", .fieldInvalid) }
                     let other = try Self.sheet(try await characterRecord(against, campaign: campaign.id), loaded)
-                    json = try sheet.checkOdds(checkId, against: other, opposingCheck: body.againstCheck, advantage: advantage,
-                                               opposingAdvantage: PlayService.advantage(body.againstAdvantage?.rawValue), tags: tags).json
+                    odds = .check(Engine.CheckOdds(try sheet.checkOdds(checkId, against: other, opposingCheck: body.againstCheck, advantage: advantage,
+                                                                        opposingAdvantage: PlayService.advantage(body.againstAdvantage?.rawValue),
+                                                                        tags: tags)))
                 } else {
                     let dc = try Self.bounded(body.dc ?? 0, Self.statValues, field: "/dc")
-                    json = try sheet.checkOdds(checkId, dc: Int64(dc), advantage: advantage, tags: tags).json
+                    odds = .check(Engine.CheckOdds(try sheet.checkOdds(checkId, dc: Int64(dc), advantage: advantage, tags: tags)))
                 }
             }
         } catch let error as EngineError {
             throw Problem.unprocessable(body.expression != nil ? "/expression" : "/check", .rulesRefuse, ["reason": error.description])
         }
-        let odds = try JSONDecoder().decode(OpenAPIObjectContainer.self, from: Data(json.utf8))
-        return .ok(.init(body: .json(.init(additionalProperties: odds))))
+        return .ok(.init(body: .json(odds)))
     }
 }

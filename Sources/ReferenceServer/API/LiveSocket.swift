@@ -285,7 +285,7 @@ struct LiveSocket: Sendable {
                 if commitments[session] == nil { commitments[session] = try await services.storage.play.session(id: session)?.commitment }
                 commitment = commitments[session]
             }
-            return LiveEnvelope.render(try API.logEntry(event, commitment: commitment), payload: event.payload, campaignId: event.campaignId)
+            return try LiveEnvelope.render(try API.logEntry(event, commitment: commitment), campaignId: event.campaignId)
         }
 
         /// The newest sequence sent on this socket.
@@ -307,45 +307,33 @@ struct LiveSocket: Sendable {
 struct LiveEventPublisher: CampaignEventPublisher {
     let hub: any LiveHub
 
-    func publish(_ event: CampaignEvent, commitment: String?) throws {
-        let entry = try API.logEntry(event, commitment: commitment)
-        hub.publish(.event(event, envelope: LiveEnvelope.render(entry, payload: event.payload, campaignId: event.campaignId)), campaignId: event.campaignId)
+    func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?) throws {
+        let entry = try API.logEntry(event, payload: payload, commitment: commitment)
+        hub.publish(.event(event, envelope: try LiveEnvelope.render(entry, campaignId: event.campaignId)), campaignId: event.campaignId)
     }
 }
 
 /// The JSON text of an event on a live socket: `{"type":"event","campaign","sequence","event":LogEntry}`,
-/// written directly (the payload is stored as JSON already), since every event is rendered once
-/// for all the sockets of its campaign and is on the path of every roll.
+/// rendered once for all the sockets of its campaign.
 enum LiveEnvelope {
-    static func render(_ entry: Components.Schemas.LogEntry, payload: String, campaignId: String) -> String {
-        var writer = JSONWriter()
-        writer.beginObject()
-        writer.field("type", "event")
-        writer.field("campaign", campaignId)
-        writer.field("sequence", entry.sequence)
-        writer.key("event")
-        writer.beginObject()
-        writer.field("sequence", entry.sequence)
-        writer.field("at", RFC3339.format(entry.at))
-        writer.field("kind", entry.kind)
-        for (key, value) in [("actor", entry.actor), ("character", entry.character), ("session", entry.session)] {
-            if let value { writer.field(key, value) }
+    struct Message: Encodable {
+        var type = "event"
+        var campaign: String
+        var sequence: Int
+        var event: Components.Schemas.LogEntry
+    }
+
+    static func render(_ entry: Components.Schemas.LogEntry, campaignId: String) throws -> String {
+        // The entry's own keys as the contract spells them (its stats and names are keyed by ids,
+        // which no key strategy may touch), and its time in RFC 3339, as HTTP answers give it.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(RFC3339.format(date))
         }
-        if let verification = entry.verification {
-            writer.key("verification")
-            writer.beginObject()
-            writer.field("session", verification.session)
-            writer.field("nonce", verification.nonce)
-            writer.field("client_seed", verification.clientSeed)
-            writer.field("seed", verification.seed)
-            if let commitment = verification.commitment { writer.field("commitment", commitment) }
-            writer.endObject()
-        }
-        writer.key("payload")
-        writer.raw(payload)
-        writer.endObject()
-        writer.endObject()
-        return writer.output
+        let message = Message(campaign: campaignId, sequence: entry.sequence, event: entry)
+        return String(decoding: try encoder.encode(message), as: UTF8.self)
     }
 }
 

@@ -78,6 +78,7 @@ struct PlayService: Sendable {
     /// request with the same idempotency key made it.
     struct Played: Sendable {
         var event: CampaignEvent
+        var payload: LogPayload
         var commitment: String?
         var replayed: Bool
     }
@@ -115,27 +116,15 @@ struct PlayService: Sendable {
         } else if let reference = expression.statReferences.first {
             throw GameError.rulesRefuse(field: "/character", reason: "@\(reference) needs a character to read it from")
         }
-        let actor = caller.userId
         return try await play(in: campaign, by: caller, key: request.idempotencyKey,
                               asking: ["roll", request.expression, request.characterId, request.label]) { [stats, characterName] session, nonce, seed in
             var rng = RNG(seed: seed)
             let roll = try expression.rollDetailed(using: &rng, stats: stats)
-            var writer = JSONWriter()
-            writer.beginObject()
-            writer.field("expression", expression.source)
-            if let label = request.label { writer.field("label", label) }
-            if let character = request.characterId { writer.field("character", character) }
-            if let characterName { writer.field("character_name", characterName) }
-            writer.key("stats")
-            writer.beginObject()
-            for (id, value) in stats.sorted(by: { $0.key < $1.key }) { writer.field(id, value) }
-            writer.endObject()
-            writer.field("total", roll.total)
-            writer.key("result")
-            roll.write(to: &writer)
-            Self.writeSeed(&writer, session: session, nonce: nonce, seed: seed)
-            writer.endObject()
-            return NewCampaignEvent(kind: "roll", actorId: actor, characterId: request.characterId, payload: writer.output)
+            let payload = Components.Schemas.RollPayload(expression: expression.source, label: request.label, character: request.characterId,
+                                                         characterName: characterName, stats: .init(additionalProperties: stats),
+                                                         total: roll.total, result: Engine.Roll(roll), session: session.id, nonce: nonce,
+                                                         clientSeed: session.clientSeed, seed: String(seed))
+            return Entry(kind: "roll", characterId: request.characterId, payload: .RollPayload(payload))
         }
     }
 
@@ -172,7 +161,6 @@ struct PlayService: Sendable {
             let other = try await rules.character(against, in: campaign.id)
             opponent = (other, try CampaignRules.sheet(other, loaded))
         }
-        let actor = caller.userId
         let asking: [String?] = ["check", request.characterId, request.check, request.dc.map { String($0) }, request.against, request.againstCheck,
                                  request.advantage, request.againstAdvantage,
                                  request.tags.sorted().joined(separator: ","), request.label]
@@ -186,42 +174,20 @@ struct PlayService: Sendable {
             } else {
                 outcome = try sheet.check(check.id, dc: request.dc ?? 0, advantage: Self.advantage(request.advantage), tags: request.tags, using: &rng)
             }
-            var writer = JSONWriter()
-            writer.beginObject()
-            writer.field("check", check.id)
-            writer.key("check_names")
-            writer.beginObject()
-            for language in request.languages { writer.field(language, loaded.name(of: check.id, language: language) ?? check.id) }
-            writer.endObject()
-            writer.key("band_names")
-            writer.beginObject()
+            var checkNames: [String: String] = [:]
+            var bandNames: [String: String] = [:]
             for language in request.languages {
-                writer.field(language, loaded.bandName(check: check.id, band: outcome.bandId, language: language) ?? outcome.bandId)
+                checkNames[language] = loaded.name(of: check.id, language: language) ?? check.id
+                bandNames[language] = loaded.bandName(check: check.id, band: outcome.bandId, language: language) ?? outcome.bandId
             }
-            writer.endObject()
-            if let label = request.label { writer.field("label", label) }
-            writer.field("character", record.id)
-            writer.field("character_name", record.name)
-            if let opponent { writer.field("against", opponent.record.id) }
-            // What `rfl check --character FILE` reads to replay it.
-            writer.key("character_file")
-            writer.beginObject()
-            writer.key("stats")
-            writer.beginObject()
-            for (id, value) in record.stats.sorted(by: { $0.key < $1.key }) { writer.field(id, value) }
-            writer.endObject()
-            writer.key("apply")
-            writer.beginArray()
-            for source in record.sources { writer.value(source.id) }
-            writer.endArray()
-            writer.endObject()
-            writer.field("total", outcome.total)
-            writer.field("band", outcome.bandId)
-            writer.key("result")
-            outcome.write(to: &writer)
-            Self.writeSeed(&writer, session: session, nonce: nonce, seed: seed)
-            writer.endObject()
-            return NewCampaignEvent(kind: "check", actorId: actor, characterId: record.id, payload: writer.output)
+            // The character file is what `rfl check --character FILE` reads to replay it.
+            let payload = Components.Schemas.CheckPayload(
+                check: check.id, checkNames: .init(additionalProperties: checkNames), bandNames: .init(additionalProperties: bandNames),
+                label: request.label, character: record.id, characterName: record.name, against: opponent?.record.id,
+                characterFile: .init(stats: .init(additionalProperties: record.stats), apply: record.sources.map(\.id)),
+                total: outcome.total, band: outcome.bandId, result: Engine.CheckResult(outcome), session: session.id, nonce: nonce,
+                clientSeed: session.clientSeed, seed: String(seed))
+            return Entry(kind: "check", characterId: record.id, payload: .CheckPayload(payload))
         }
     }
 
@@ -241,39 +207,43 @@ struct PlayService: Sendable {
         return Hex.sha256(text)
     }
 
-    /// The fields every roll and check stores for its verification.
-    static func writeSeed(_ writer: inout JSONWriter, session: PlaySessionRecord, nonce: Int, seed: UInt64) {
-        writer.field("session", session.id)
-        writer.field("nonce", nonce)
-        writer.field("client_seed", session.clientSeed)
-        writer.field("seed", String(seed))
+    /// What a roll or check adds to the log.
+    struct Entry: Sendable {
+        var kind: String
+        var characterId: String?
+        var payload: LogPayload
     }
 
     /// Runs `make` with the open session's next nonce and its seed, under the idempotency key,
     /// in the store's transaction, and announces what it stored.
     private func play(in campaign: CampaignRecord, by caller: Caller, key: String?, asking request: [String?],
-                      make: @escaping @Sendable (PlaySessionRecord, Int, UInt64) throws -> NewCampaignEvent) async throws -> Played {
+                      make: @escaping @Sendable (PlaySessionRecord, Int, UInt64) throws -> Entry) async throws -> Played {
         let claim = key.map { IdempotencyClaim(key: $0, requestHash: Self.requestHash(request)) }
-        let commitment = Mutex<String?>(nil)
+        let actor = caller.userId
+        // What the store's transaction made, to answer with without reading it back.
+        let made = Mutex<(commitment: String?, payload: LogPayload?)>((nil, nil))
         let outcome: PlayOutcome
         do {
             outcome = try await store.play(campaignId: campaign.id, actorId: caller.userId ?? "", idempotency: claim) { session, nonce in
-                commitment.withLock { $0 = session.commitment }
                 guard let seed = FairDice.seed(serverSeed: session.serverSeed, clientSeed: session.clientSeed, nonce: nonce) else {
                     throw EngineError(.error, "the session's server seed is not hex")
                 }
-                return try make(session, nonce, seed)
+                let entry = try make(session, nonce, seed)
+                made.withLock { $0 = (session.commitment, entry.payload) }
+                return NewCampaignEvent(kind: entry.kind, actorId: actor, characterId: entry.characterId, payload: try entry.payload.json)
             }
         } catch let error as EngineError {
             throw GameError.rulesRefuse(field: "/", reason: error.description)
         }
         switch outcome {
         case .recorded(let event):
-            let known = commitment.withLock { $0 }
-            try events.publish(event, commitment: known)
-            return Played(event: event, commitment: known, replayed: false)
+            let (commitment, made) = made.withLock { $0 }
+            let payload = try made ?? LogPayload.stored(kind: event.kind, json: event.payload)
+            try events.publish(event, payload: payload, commitment: commitment)
+            return Played(event: event, payload: payload, commitment: commitment, replayed: false)
         case .replayed(let event):
-            return Played(event: event, commitment: try await self.commitment(of: event), replayed: true)
+            return Played(event: event, payload: try LogPayload.stored(kind: event.kind, json: event.payload),
+                          commitment: try await self.commitment(of: event), replayed: true)
         case .keyReused:
             throw GameError.idempotencyKeyReused
         case .noSession:

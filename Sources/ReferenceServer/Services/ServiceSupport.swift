@@ -40,8 +40,15 @@ enum GameError: Error, Equatable, Sendable {
 
 /// Where services announce the campaign events they stored: the live sockets of the campaign.
 protocol CampaignEventPublisher: Sendable {
-    /// The event as stored, with its play session's commitment when it has one.
-    func publish(_ event: CampaignEvent, commitment: String?) throws
+    /// The event as stored, with its payload read (nil: to be read from the event) and its play
+    /// session's commitment when it has one.
+    func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?) throws
+}
+
+extension CampaignEventPublisher {
+    func publish(_ event: CampaignEvent, commitment: String?) throws {
+        try publish(event, payload: nil, commitment: commitment)
+    }
 }
 
 /// The audit log as services write it: an action, by a caller, on a target.
