@@ -183,22 +183,25 @@ extension Problem: HTTPResponseError {
 }
 
 extension Problem {
-    /// The problem any error stands for: ours as they are; the OpenAPI runtime's as the runtime
+    /// The problem any error stands for: ours as they are, and what the services refuse as
+    /// ``refusal(_:)`` answers it; the OpenAPI runtime's as the runtime
     /// classifies them (a request it could not read is the client's, 400, naming the field when
     /// decoding says which; whatever failed after the handler began is ours, 500); a body whose
     /// framing broke, 400; Hummingbird's as their status; anything else 500, whose details go to
     /// the log only.
     init(_ error: any Error, requestId: String) {
+        if let refusal = Self.refusal(error) {
+            self = refusal
+            return
+        }
         switch error {
         case let problem as Problem:
             self = problem
-        case let game as GameError:
-            self = Problem(game)
         case let server as ServerError:
             if let problem = server.underlyingError as? Problem {
                 self = problem
-            } else if let game = server.underlyingError as? GameError {
-                self = Problem(game)
+            } else if let refusal = Self.refusal(server.underlyingError) {
+                self = refusal
             } else if let decoding = server.underlyingError as? DecodingError {
                 self = Self.decodingProblem(decoding)
             } else if server.httpStatus.kind == .clientError {
@@ -216,6 +219,43 @@ extension Problem {
             self = Problem(http.status, "http-\(http.status.code)", title: .titleValidation, detail: .fieldInvalid)
         default:
             self = .internal(requestId: requestId)
+        }
+    }
+
+    /// What a service refuses, as its answer; nil for any other error.
+    static func refusal(_ error: any Error) -> Problem? {
+        switch error {
+        case let game as GameError: Problem(game)
+        case let account as AccountError: Problem(account)
+        default: nil
+        }
+    }
+
+    /// What the accounts refuse, as their answer.
+    init(_ error: AccountError) {
+        switch error {
+        case .passwordRefused(let field, let refusal): self = .password(refusal, field: field)
+        case .currentPasswordWrong: self = .unprocessable("/current_password", .passwordWrong)
+        case .usernameTaken: self = .conflict(.usernameTaken, field: "/username")
+        case .credentialsInvalid: self = .unauthenticated(.credentialsInvalid)
+        case .loginBackoff(let seconds): self = .rateLimited(.loginBackoff, retryAfter: seconds)
+        case .refreshInvalid: self = .unauthenticated(.refreshInvalid)
+        case .refreshReused: self = .unauthenticated(.refreshReused)
+        case .sessionNotFound: self = .notFound(.sessionNotFound)
+        case .userNotFound: self = .notFound(.userNotFound)
+        case .lastAdmin(let field): self = .conflict(.lastAdmin, field: field)
+        }
+    }
+
+    /// A password the policy refuses, at `field`: 422.
+    static func password(_ refusal: PasswordPolicy.Refusal, field: String) -> Problem {
+        switch refusal {
+        case .tooShort(let minimum): .unprocessable(field, .passwordTooShort, ["min": String(minimum)])
+        case .tooLong(let maximum): .unprocessable(field, .passwordTooLong, ["max": String(maximum)])
+        case .common: .unprocessable(field, .passwordCommon)
+        case .repetitive: .unprocessable(field, .passwordRepetitive)
+        case .containsUsername: .unprocessable(field, .passwordContainsUsername)
+        case .containsServiceName: .unprocessable(field, .passwordContainsServiceName)
         }
     }
 
