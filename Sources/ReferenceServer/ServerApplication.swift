@@ -41,6 +41,8 @@ struct Services: Sendable {
     /// Accounts, sessions and users; the audit log as admins read it.
     let accounts: AccountService
     let auditLog: AuditService
+    /// Publishing packs (``packs`` checks and composes them).
+    let publishedPacks: PackService
 }
 
 /// The reference server: ``build(configuration:logger:)`` makes the application (used by
@@ -138,7 +140,8 @@ public enum ServerApplication {
             play: PlayService(store: storage.play, rules: rules, events: events, audit: audit, now: systemClock),
             campaigns: CampaignService(store: storage.campaigns, packs: packs, events: events, audit: audit, now: systemClock),
             characters: CharacterService(store: storage.characters, rules: rules, events: events, audit: audit, now: systemClock),
-            accounts: accounts, auditLog: AuditService(store: storage.audit))
+            accounts: accounts, auditLog: AuditService(store: storage.audit),
+            publishedPacks: PackService(store: storage.packs, library: packs, content: storage.content, audit: audit, now: systemClock))
     }
 
     /// The path of a request: the router chooses the route, and so the operation, once;

@@ -1,3 +1,4 @@
+import ContentPacks
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -227,6 +228,7 @@ extension Problem {
         switch error {
         case let game as GameError: Problem(game)
         case let account as AccountError: Problem(account)
+        case let pack as PackServiceError: Problem(pack)
         default: nil
         }
     }
@@ -244,6 +246,20 @@ extension Problem {
         case .sessionNotFound: self = .notFound(.sessionNotFound)
         case .userNotFound: self = .notFound(.userNotFound)
         case .lastAdmin(let field): self = .conflict(.lastAdmin, field: field)
+        }
+    }
+
+    /// What the pack service refuses, as its answer.
+    init(_ error: PackServiceError) {
+        switch error {
+        case .invalid(let diagnostics):
+            self = Problem(.unprocessableContent, "pack-invalid", title: .titleUnprocessable, detail: .packInvalid)
+            self.diagnostics = diagnostics.map { diagnostic in
+                PackDiagnostic(path: diagnostic.path, line: diagnostic.line, column: diagnostic.column, severity: diagnostic.severity.rawValue,
+                               code: diagnostic.code, message: diagnostic.message)
+            }
+        case .versionExists(let pack, let version): self = .conflict(.packVersionExists, field: "/", ["pack": pack, "version": version])
+        case .notFound(let pack, let version): self = .notFound(.packNotFound, ["pack": pack, "version": version])
         }
     }
 
