@@ -43,6 +43,7 @@ struct Services: Sendable {
     let auditLog: AuditService
     /// Publishing packs (``packs`` checks and composes them).
     let publishedPacks: PackService
+    let content: ContentService
 }
 
 /// The reference server: ``build(configuration:logger:)`` makes the application (used by
@@ -141,7 +142,9 @@ public enum ServerApplication {
             campaigns: CampaignService(store: storage.campaigns, packs: packs, events: events, audit: audit, now: systemClock),
             characters: CharacterService(store: storage.characters, rules: rules, events: events, audit: audit, now: systemClock),
             accounts: accounts, auditLog: AuditService(store: storage.audit),
-            publishedPacks: PackService(store: storage.packs, library: packs, content: storage.content, audit: audit, now: systemClock))
+            publishedPacks: PackService(store: storage.packs, library: packs, content: storage.content, audit: audit, now: systemClock),
+            content: ContentService(store: storage.content, webhook: .init(secret: configuration.cmsWebhookSecret, authentication: configuration.cmsWebhookAuth),
+                                    audit: audit, now: systemClock))
     }
 
     /// The path of a request: the router chooses the route, and so the operation, once;

@@ -229,6 +229,7 @@ extension Problem {
         case let game as GameError: Problem(game)
         case let account as AccountError: Problem(account)
         case let pack as PackServiceError: Problem(pack)
+        case let content as ContentError: Problem(content)
         default: nil
         }
     }
@@ -260,6 +261,21 @@ extension Problem {
             }
         case .versionExists(let pack, let version): self = .conflict(.packVersionExists, field: "/", ["pack": pack, "version": version])
         case .notFound(let pack, let version): self = .notFound(.packNotFound, ["pack": pack, "version": version])
+        }
+    }
+
+    /// What the content service refuses, as its answer.
+    init(_ error: ContentError) {
+        switch error {
+        case .webhookOff:
+            self = Problem(.serviceUnavailable, "unavailable", title: .titleUnavailable, detail: .cmsNotConfigured)
+        case .webhookUnauthenticated(let bearer):
+            self = .unauthenticated(.cmsSignatureInvalid)
+            headers[.wwwAuthenticate] = bearer ? "Bearer" : nil
+        case .eventInvalid(let field, let reason): self = .unprocessable(field, .cmsEventInvalid, ["reason": reason])
+        case .queryEmpty: self = .validation("q", .searchQueryEmpty)
+        case .cursorInvalid: self = .validation("cursor", .cursorInvalid)
+        case .notFound: self = .notFound(.contentNotFound)
         }
     }
 
