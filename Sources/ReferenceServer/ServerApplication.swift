@@ -17,10 +17,6 @@ struct Services: Sendable {
     let rulesets: LoadedRuleset
     /// Published packs, and the rulesets campaigns pin.
     let packs: PackLibrary
-    /// The media files' bytes.
-    let blobs: any BlobStore
-    /// Held by media uploads and deletions, by content.
-    let mediaLocks = KeyedLock()
     /// Where the campaigns' events reach live sockets.
     let live: any LiveHub
     let tokens: TokenService
@@ -44,6 +40,7 @@ struct Services: Sendable {
     /// Publishing packs (``packs`` checks and composes them).
     let publishedPacks: PackService
     let content: ContentService
+    let media: MediaService
 }
 
 /// The reference server: ``build(configuration:logger:)`` makes the application (used by
@@ -130,8 +127,12 @@ public enum ServerApplication {
             limits: .init(failuresBeforeBackoff: configuration.loginFailuresBeforeBackoff, backoffMaximum: configuration.loginBackoffMaximum,
                           refreshTokenLifetime: configuration.refreshTokenLifetime),
             audit: audit, now: hooks.wallClock ?? systemClock)
+        let media = MediaService(store: storage.media, blobs: blobs, locks: KeyedLock(),
+                                 limits: .init(maxBytes: configuration.maxMediaBytes, quotaBytes: configuration.mediaQuotaBytes,
+                                               linkLifetime: configuration.mediaLinkLifetime),
+                                 audit: audit, logger: logger, now: systemClock)
         return Services(
-            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, blobs: blobs, live: live, tokens: tokens,
+            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, live: live, tokens: tokens,
             contract: contract, localizer: try Localizer.load(from: try ServerResources.catalogs()), metrics: ServerMetrics.shared,
             documentationPage: DocumentationPage.render(contract), lab: try ServerResources.lab(),
             addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),
@@ -144,7 +145,8 @@ public enum ServerApplication {
             accounts: accounts, auditLog: AuditService(store: storage.audit),
             publishedPacks: PackService(store: storage.packs, library: packs, content: storage.content, audit: audit, now: systemClock),
             content: ContentService(store: storage.content, webhook: .init(secret: configuration.cmsWebhookSecret, authentication: configuration.cmsWebhookAuth),
-                                    audit: audit, now: systemClock))
+                                    audit: audit, now: systemClock),
+            media: media)
     }
 
     /// The path of a request: the router chooses the route, and so the operation, once;

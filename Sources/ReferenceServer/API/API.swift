@@ -37,12 +37,6 @@ struct API: APIProtocol {
         }
     }
 
-    func audit(_ action: String, actor: String? = nil, target: String? = nil, _ details: [String: String] = [:]) async throws {
-        let info = RequestInfo.current
-        try await storage.audit.append(NewAuditEvent(action: action, actor: actor ?? info?.principal?.user.id, target: target,
-                                                     address: info?.address, requestId: info?.id, details: details))
-    }
-
     static func user(_ record: UserRecord) -> Components.Schemas.User {
         Components.Schemas.User(id: record.id, username: record.username,
                                 roles: record.roles.compactMap { Components.Schemas.Role(rawValue: $0.rawValue) },

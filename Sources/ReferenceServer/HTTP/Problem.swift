@@ -230,6 +230,7 @@ extension Problem {
         case let account as AccountError: Problem(account)
         case let pack as PackServiceError: Problem(pack)
         case let content as ContentError: Problem(content)
+        case let media as MediaServiceError: Problem(media)
         default: nil
         }
     }
@@ -276,6 +277,21 @@ extension Problem {
         case .queryEmpty: self = .validation("q", .searchQueryEmpty)
         case .cursorInvalid: self = .validation("cursor", .cursorInvalid)
         case .notFound: self = .notFound(.contentNotFound)
+        }
+    }
+
+    /// What the media service refuses, as its answer.
+    init(_ error: MediaServiceError) {
+        switch error {
+        case .typeUnknown:
+            self = Problem(.unsupportedMediaType, "unsupported-media-type", title: .titleUnsupportedMediaType, detail: .mediaTypeUnknown)
+        case .tooLarge(let max): self = .tooLarge(max: max)
+        case .quotaExceeded(let quota):
+            self = Problem(.contentTooLarge, "too-large", title: .titleTooLarge, detail: .mediaQuotaExceeded, ["quota": String(quota)])
+        case .notFound: self = .notFound(.mediaNotFound)
+        case .noLinks: self = .conflict(.mediaNoLinks)
+        case .storeUnavailable: self = Problem(.serviceUnavailable, "unavailable", title: .titleUnavailable, detail: .mediaStoreUnavailable)
+        case .cursorInvalid: self = .validation("cursor", .cursorInvalid)
         }
     }
 
