@@ -41,6 +41,8 @@ struct Services: Sendable {
     let publishedPacks: PackService
     let content: ContentService
     let media: MediaService
+    /// Exact odds and sample rolls.
+    let odds: OddsService
 }
 
 /// The reference server: ``build(configuration:logger:)`` makes the application (used by
@@ -146,7 +148,8 @@ public enum ServerApplication {
             publishedPacks: PackService(store: storage.packs, library: packs, content: storage.content, audit: audit, now: systemClock),
             content: ContentService(store: storage.content, webhook: .init(secret: configuration.cmsWebhookSecret, authentication: configuration.cmsWebhookAuth),
                                     audit: audit, now: systemClock),
-            media: media)
+            media: media,
+            odds: OddsService(campaigns: storage.campaigns, rules: rules, packs: packs, maxOddsWork: configuration.oddsMaxWork))
     }
 
     /// The path of a request: the router chooses the route, and so the operation, once;

@@ -327,6 +327,9 @@ extension Problem {
         case .idempotencyKeyReused: self = .unprocessable("Idempotency-Key", .idempotencyKeyReused)
         case .rulesRefuse(let field, let reason): self = .unprocessable(field, .rulesRefuse, ["reason": reason])
         case .packsUnresolved(let field, let reason): self = .unprocessable(field, .packsUnresolved, ["reason": reason])
+        case .fieldRequired(let field): self = .unprocessable(field, .fieldRequired)
+        case .fieldInvalid(let field): self = .unprocessable(field, .fieldInvalid)
+        case .dcOrAgainst: self = .unprocessable("/dc", .dcOrAgainst)
         }
     }
 

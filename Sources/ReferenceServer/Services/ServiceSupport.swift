@@ -43,6 +43,12 @@ enum GameError: Error, Equatable, Sendable {
     case rulesRefuse(field: String, reason: String)
     /// The campaign's packs do not resolve to a ruleset.
     case packsUnresolved(field: String, reason: String)
+    /// What was asked needs this field too (a character to read stats from).
+    case fieldRequired(String)
+    /// This field does not go with the rest of what was asked.
+    case fieldInvalid(String)
+    /// A check needs a difficulty or an opponent, not both.
+    case dcOrAgainst
 }
 
 /// Where services announce the campaign events they stored: the live sockets of the campaign.
