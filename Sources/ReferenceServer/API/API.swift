@@ -112,6 +112,12 @@ struct API: APIProtocol {
         return .noContent(.init())
     }
 
+    func getPasswordPolicy(_ input: Operations.GetPasswordPolicy.Input) async throws -> Operations.GetPasswordPolicy.Output {
+        let policy = services.accounts.policy
+        return .ok(.init(body: .json(.init(minLength: policy.minimumLength, maxLength: policy.maximumLength,
+                                           refuses: [.common, .repetitive, .username, .serviceName]))))
+    }
+
     func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {
         .ok(.init(body: .json(Self.user(try principal.user))))
     }
