@@ -17,16 +17,13 @@ extension API {
     /// The campaign of a request whose membership was checked.
     func campaignRecord(_ id: String) async throws -> CampaignRecord {
         if let access = CampaignAccess.current, access.campaign.id == id { return access.campaign }
-        guard let record = try await storage.campaigns.campaign(id: id) else { throw Problem.notFound(.campaignNotFound) }
-        return record
+        return try await services.campaigns.campaign(id)
     }
 
     /// The principal's part in a campaign (membership was checked by the middleware).
     func campaignRole(_ campaignId: String) async throws -> CampaignRole {
         if let access = CampaignAccess.current, access.campaign.id == campaignId { return access.role }
-        guard let role = try await storage.campaigns.role(campaignId: campaignId, userId: try principal.user.id) else {
-            throw Problem.notFound(.campaignNotFound)
-        }
+        guard let role = try await services.campaigns.role(of: try principal.user.id, in: campaignId) else { throw GameError.campaignNotFound }
         return role
     }
 

@@ -146,7 +146,7 @@ struct LiveSocket: Sendable {
                 await close(CloseCode.unauthenticated, "the access token is missing, not valid, or its session has ended")
                 return
             }
-            guard let role = try await services.storage.campaigns.role(campaignId: campaignId, userId: principal.user.id) else {
+            guard let role = try await services.campaigns.role(of: principal.user.id, in: campaignId) else {
                 await close(CloseCode.notFound, "there is no such campaign among yours")
                 return
             }
@@ -212,11 +212,11 @@ struct LiveSocket: Sendable {
                 group.addTask {
                     while !Task.isCancelled {
                         try await Task.sleep(for: .seconds(configuration.liveHeartbeatSeconds))
-                        guard try await services.storage.sessions.activeSession(id: principal.sessionId, userId: userId, at: Date()) != nil else {
+                        guard try await authenticator.isSignedIn(principal) else {
                             await end(CloseCode.unauthenticated, "the session has ended; sign in again")
                             return
                         }
-                        guard try await services.storage.campaigns.role(campaignId: campaignId, userId: userId) != nil else {
+                        guard try await services.campaigns.role(of: userId, in: campaignId) != nil else {
                             await end(CloseCode.notFound, "you are no longer a member of this campaign")
                             return
                         }
@@ -250,22 +250,22 @@ struct LiveSocket: Sendable {
         }
 
         func newestSequence() async throws -> Int64 {
-            try await services.storage.play.newestSequence(campaignId: campaignId)
+            try await services.play.newestSequence(campaignId: campaignId)
         }
 
         /// Sends what the log holds after the last sequence sent, up to `limit` (all when nil).
         func catchUp(to limit: Int64?, sent: Sent) async throws {
             var cursor = sent.withLock { $0 }
-            var commitments: [String: String] = [:]
             while true {
-                let page = try await services.storage.play.events(campaignId: campaignId, CampaignEventFilter(), after: cursor, limit: 500)
-                for event in page {
+                let page = try await services.play.log(campaignId: campaignId, CampaignEventFilter(), after: cursor, limit: 500)
+                for event in page.events {
                     if let limit, event.sequence > limit { return }
-                    try await send(try await envelope(event, commitments: &commitments))
+                    let entry = try API.logEntry(event, commitment: event.sessionId.flatMap { page.commitments[$0] })
+                    try await send(try LiveEnvelope.render(entry, campaignId: event.campaignId))
                     cursor = event.sequence
                     sent.withLock { $0 = event.sequence }
                 }
-                if page.count < 500 { return }
+                if !page.more { return }
             }
         }
 
@@ -277,15 +277,6 @@ struct LiveSocket: Sendable {
             if event.sequence > last + 1 { try await catchUp(to: event.sequence - 1, sent: sent) }
             try await send(envelope)
             sent.withLock { $0 = max($0, event.sequence) }
-        }
-
-        func envelope(_ event: CampaignEvent, commitments: inout [String: String]) async throws -> String {
-            var commitment: String?
-            if let session = event.sessionId {
-                if commitments[session] == nil { commitments[session] = try await services.storage.play.session(id: session)?.commitment }
-                commitment = commitments[session]
-            }
-            return try LiveEnvelope.render(try API.logEntry(event, commitment: commitment), campaignId: event.campaignId)
         }
 
         /// The newest sequence sent on this socket.

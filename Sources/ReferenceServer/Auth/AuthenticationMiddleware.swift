@@ -34,6 +34,12 @@ struct Authenticator: Sendable {
         }
         return .principal(Principal(user: user, sessionId: session.id))
     }
+
+    /// Whether the principal's session is still active (not ended, revoked or expired, its
+    /// account not deleted): what a long-lived connection asks again from time to time.
+    func isSignedIn(_ principal: Principal, at date: Date = Date()) async throws -> Bool {
+        try await sessions.activeSession(id: principal.sessionId, userId: principal.user.id, at: date) != nil
+    }
 }
 
 /// Reads `Authorization: Bearer …` into the request's principal, and applies its account's rate

@@ -92,6 +92,17 @@ struct CampaignService: Sendable {
         }
     }
 
+    /// A campaign by its id.
+    func campaign(_ id: String) async throws -> CampaignRecord {
+        guard let record = try await store.campaign(id: id) else { throw GameError.campaignNotFound }
+        return record
+    }
+
+    /// The user's part in the campaign, or nil when they are not a member (or it does not exist).
+    func role(of userId: String, in campaignId: String) async throws -> CampaignRole? {
+        try await store.role(campaignId: campaignId, userId: userId)
+    }
+
     func members(campaignId: String) async throws -> [MemberRecord] {
         try await store.members(campaignId: campaignId)
     }

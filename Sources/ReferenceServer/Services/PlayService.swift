@@ -255,6 +255,11 @@ struct PlayService: Sendable {
 
     // MARK: - The log
 
+    /// The sequence of the campaign's newest log entry (0 for an empty log).
+    func newestSequence(campaignId: String) async throws -> Int64 {
+        try await store.newestSequence(campaignId: campaignId)
+    }
+
     /// The commitment of the session an event belongs to, if any.
     func commitment(of event: CampaignEvent) async throws -> String? {
         guard let id = event.sessionId else { return nil }
