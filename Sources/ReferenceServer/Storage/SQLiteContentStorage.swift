@@ -50,7 +50,7 @@ enum SQLiteContentSchema {
 struct SQLiteContentStore: ContentStore {
     let pool: DatabasePool
 
-    static func encode(_ entry: ContentEntry) -> String { SQLiteGameSchema.json(entry) }
+    static func encode(_ entry: ContentEntry) throws -> String { try StoredJSON.text(entry, table: "content_entries", column: "data") }
 
     /// The index rows of an entry: one per language it has a title or body in.
     static func index(_ db: Database, _ entry: ContentEntry) throws {
@@ -97,7 +97,7 @@ struct SQLiteContentStore: ContentStore {
             INSERT INTO content_entries (id, kind, cms_id, published, data, updated_at_ms, cms_updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET published = excluded.published, data = excluded.data, updated_at_ms = excluded.updated_at_ms,
                 cms_updated_at_ms = excluded.cms_updated_at_ms
-            """).execute(arguments: [entry.id, entry.kind.rawValue, entry.cmsId, entry.published, encode(entry), SQLiteStorage.ms(at), revised])
+            """).execute(arguments: [entry.id, entry.kind.rawValue, entry.cmsId, entry.published, try encode(entry), SQLiteStorage.ms(at), revised])
         try index(db, entry)
         return true
     }
@@ -143,7 +143,7 @@ struct SQLiteContentStore: ContentStore {
     func entry(id: String) async throws -> ContentEntry? {
         try await pool.read { db in
             try String.fetchOne(db, sql: "SELECT data FROM content_entries WHERE id = ?", arguments: [id])
-                .map { try SQLiteGameSchema.decode(ContentEntry.self, $0) }
+                .map { try StoredJSON.value(ContentEntry.self, from: $0, table: "content_entries", column: "data") }
         }
     }
 
@@ -238,7 +238,7 @@ struct SQLiteContentStore: ContentStore {
             try db.execute(sql: "DELETE FROM search_rows")
             try db.execute(sql: "DELETE FROM content_tags")
             let cursor = try String.fetchCursor(db, sql: "SELECT data FROM content_entries WHERE published = 1 ORDER BY id")
-            while let data = try cursor.next() { try Self.index(db, try SQLiteGameSchema.decode(ContentEntry.self, data)) }
+            while let data = try cursor.next() { try Self.index(db, try StoredJSON.value(ContentEntry.self, from: data, table: "content_entries", column: "data")) }
             for pack in packs { try Self.replacePack(db, packId: pack.packId, version: pack.version, texts: pack.texts) }
             try db.execute(sql: "INSERT INTO search_index(search_index) VALUES ('optimize')")
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_index") ?? 0

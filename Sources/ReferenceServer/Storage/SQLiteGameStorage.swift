@@ -99,19 +99,6 @@ enum SQLiteGameSchema {
             """)
     }
 
-    static func json<T: Encodable>(_ value: T) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
-
-    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(text.utf8))
-    }
-
-    static func isUniqueViolation(_ error: DatabaseError) -> Bool {
-        error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
-    }
 }
 
 struct SQLitePackStore: PackStore {
@@ -119,8 +106,8 @@ struct SQLitePackStore: PackStore {
 
     static func pack(_ row: Row) throws -> PackRecord {
         PackRecord(id: row["id"], version: row["version"], sha256: row["sha256"], size: row["size"],
-                   titles: try SQLiteGameSchema.decode([String: String].self, row["titles"]), language: row["language"],
-                   requires: try SQLiteGameSchema.decode([String].self, row["requires"]), uploadedBy: row["uploaded_by"],
+                   titles: try StoredJSON.value([String: String].self, from: row["titles"], table: "packs", column: "titles"), language: row["language"],
+                   requires: try StoredJSON.value([String].self, from: row["requires"], table: "packs", column: "requires"), uploadedBy: row["uploaded_by"],
                    uploadedAt: SQLiteStorage.date(row["uploaded_at_ms"] as Int64), retiredAt: SQLiteStorage.date(row["retired_at_ms"] as Int64?),
                    bundled: row["bundled"])
     }
@@ -128,17 +115,15 @@ struct SQLitePackStore: PackStore {
     static let columns = "id, version, sha256, size, titles, language, requires, uploaded_by, uploaded_at_ms, retired_at_ms, bundled"
 
     func publish(_ record: PackRecord, xml: [UInt8]) async throws {
-        do {
+        try await SQLiteStorage.mappingConflicts(field: "version") {
             try await pool.write { db in
                 try db.execute(sql: """
                     INSERT INTO packs (id, version, xml, sha256, size, titles, language, requires, uploaded_by, uploaded_at_ms, bundled)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [record.id, record.version, Data(xml), record.sha256, record.size, SQLiteGameSchema.json(record.titles),
-                                     record.language, SQLiteGameSchema.json(record.requires), record.uploadedBy,
+                    """, arguments: [record.id, record.version, Data(xml), record.sha256, record.size, try StoredJSON.text(record.titles),
+                                     record.language, try StoredJSON.text(record.requires), record.uploadedBy,
                                      SQLiteStorage.ms(record.uploadedAt), record.bundled])
             }
-        } catch let error as DatabaseError where SQLiteGameSchema.isUniqueViolation(error) {
-            throw StoreError.conflict(field: "version")
         }
     }
 
@@ -182,14 +167,14 @@ struct SQLiteCampaignStore: CampaignStore {
 
     static func campaign(_ row: Row) throws -> CampaignRecord {
         CampaignRecord(id: row["id"], name: row["name"], ownerId: row["owner_id"],
-                       packs: try SQLiteGameSchema.decode([PinnedPack].self, row["packs"]),
+                       packs: try StoredJSON.value([PinnedPack].self, from: row["packs"], table: "campaigns", column: "packs"),
                        createdAt: SQLiteStorage.date(row["created_at_ms"] as Int64), archivedAt: SQLiteStorage.date(row["archived_at_ms"] as Int64?))
     }
 
     func create(_ campaign: CampaignRecord) async throws {
         try await pool.write { db in
             try db.execute(sql: "INSERT INTO campaigns (id, name, owner_id, packs, created_at_ms) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [campaign.id, campaign.name, campaign.ownerId, SQLiteGameSchema.json(campaign.packs),
+                           arguments: [campaign.id, campaign.name, campaign.ownerId, try StoredJSON.text(campaign.packs),
                                        SQLiteStorage.ms(campaign.createdAt)])
             try db.execute(sql: "INSERT INTO campaign_members (campaign_id, user_id, role, joined_at_ms) VALUES (?, ?, ?, ?)",
                            arguments: [campaign.id, campaign.ownerId, CampaignRole.gameMaster.rawValue, SQLiteStorage.ms(campaign.createdAt)])
@@ -305,8 +290,8 @@ struct SQLiteCharacterStore: CharacterStore {
 
     static func character(_ row: Row) throws -> CharacterRecord {
         CharacterRecord(id: row["id"], campaignId: row["campaign_id"], ownerId: row["owner_id"], name: row["name"],
-                        stats: try SQLiteGameSchema.decode([String: Int64].self, row["stats"]),
-                        sources: try SQLiteGameSchema.decode([AppliedSource].self, row["sources"]), version: row["version"],
+                        stats: try StoredJSON.value([String: Int64].self, from: row["stats"], table: "characters", column: "stats"),
+                        sources: try StoredJSON.value([AppliedSource].self, from: row["sources"], table: "characters", column: "sources"), version: row["version"],
                         createdAt: SQLiteStorage.date(row["created_at_ms"] as Int64), updatedAt: SQLiteStorage.date(row["updated_at_ms"] as Int64))
     }
 
@@ -315,8 +300,8 @@ struct SQLiteCharacterStore: CharacterStore {
             try db.execute(sql: """
                 INSERT INTO characters (id, campaign_id, owner_id, name, stats, sources, version, created_at_ms, updated_at_ms)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [character.id, character.campaignId, character.ownerId, character.name, SQLiteGameSchema.json(character.stats),
-                                 SQLiteGameSchema.json(character.sources), character.version, SQLiteStorage.ms(character.createdAt),
+                """, arguments: [character.id, character.campaignId, character.ownerId, character.name, try StoredJSON.text(character.stats),
+                                 try StoredJSON.text(character.sources), character.version, SQLiteStorage.ms(character.createdAt),
                                  SQLiteStorage.ms(character.updatedAt)])
             return try SQLitePlayStore.append(db, campaignId: character.campaignId, log)
         }
@@ -337,7 +322,7 @@ struct SQLiteCharacterStore: CharacterStore {
         try await pool.write { db in
             try db.execute(sql: """
                 UPDATE characters SET name = ?, stats = ?, sources = ?, version = version + 1, updated_at_ms = ? WHERE id = ? AND version = ?
-                """, arguments: [character.name, SQLiteGameSchema.json(character.stats), SQLiteGameSchema.json(character.sources),
+                """, arguments: [character.name, try StoredJSON.text(character.stats), try StoredJSON.text(character.sources),
                                  SQLiteStorage.ms(character.updatedAt), character.id, expectedVersion])
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM characters WHERE id = ?", arguments: [character.id]) else {
                 throw StoreError.notFound
@@ -393,16 +378,16 @@ struct SQLitePlayStore: PlayStore {
                              characterId: event.characterId, sessionId: sessionId, nonce: nonce, payload: event.payload)
     }
 
-    static func sessionPayload(_ session: PlaySessionRecord, reveal: Bool) -> String {
+    static func sessionPayload(_ session: PlaySessionRecord, reveal: Bool) throws -> String {
         var fields: [String: String] = ["session": session.id, "number": String(session.number), "commitment": session.commitment,
                                         "client_seed": session.clientSeed]
         if reveal { fields["server_seed"] = session.serverSeed }
-        return SQLiteGameSchema.json(fields)
+        return try StoredJSON.text(fields)
     }
 
     func startSession(_ session: PlaySessionRecord, actorId: String) async throws -> (PlaySessionRecord, CampaignEvent) {
-        do {
-            return try await pool.write { db in
+        try await SQLiteStorage.mappingConflicts(field: "session") {
+            try await pool.write { db in
                 let (number, overflow) = (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM play_sessions WHERE campaign_id = ?",
                                                            arguments: [session.campaignId]) ?? 0).addingReportingOverflow(1)
                 guard !overflow else { throw StoreError.exhausted(field: "number") }
@@ -414,11 +399,9 @@ struct SQLitePlayStore: PlayStore {
                                      SQLiteStorage.ms(stored.startedAt)])
                 let event = try Self.append(db, campaignId: stored.campaignId,
                                             NewCampaignEvent(kind: "session.started", actorId: actorId,
-                                                             payload: Self.sessionPayload(stored, reveal: false)), sessionId: stored.id)
+                                                             payload: try Self.sessionPayload(stored, reveal: false)), sessionId: stored.id)
                 return (stored, event)
             }
-        } catch let error as DatabaseError where SQLiteGameSchema.isUniqueViolation(error) {
-            throw StoreError.conflict(field: "session")
         }
     }
 
@@ -451,7 +434,7 @@ struct SQLitePlayStore: PlayStore {
             session.clientSeed = seed
             let event = try Self.append(db, campaignId: session.campaignId,
                                         NewCampaignEvent(kind: "session.client_seed", actorId: actorId,
-                                                         payload: SQLiteGameSchema.json(["session": session.id, "client_seed": seed])),
+                                                         payload: try StoredJSON.text(["session": session.id, "client_seed": seed])),
                                         sessionId: session.id, nonce: session.rolls)
             return (session, event)
         }
@@ -465,7 +448,7 @@ struct SQLitePlayStore: PlayStore {
             try db.execute(sql: "UPDATE play_sessions SET ended_at_ms = ? WHERE id = ?", arguments: [SQLiteStorage.ms(at), id])
             session.endedAt = SQLiteStorage.date(SQLiteStorage.ms(at))
             let event = try Self.append(db, campaignId: session.campaignId,
-                                        NewCampaignEvent(kind: "session.ended", actorId: actorId, payload: Self.sessionPayload(session, reveal: true)),
+                                        NewCampaignEvent(kind: "session.ended", actorId: actorId, payload: try Self.sessionPayload(session, reveal: true)),
                                         sessionId: session.id)
             return (session, event)
         }

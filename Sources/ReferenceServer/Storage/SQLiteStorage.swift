@@ -117,6 +117,23 @@ package enum SQLiteStorage {
     }
     static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
     static func date(_ ms: Int64?) -> Date? { ms.map(date) }
+
+    /// Runs `body`, answering a write that a UNIQUE or PRIMARY KEY constraint refused as
+    /// `StoreError.conflict(field:)`: the one mapping of those violations, used by every store.
+    static func mappingConflicts<T>(field: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError where error.isUniqueViolation {
+            throw StoreError.conflict(field: field)
+        }
+    }
+}
+
+extension DatabaseError {
+    /// A UNIQUE or PRIMARY KEY constraint refused the statement.
+    var isUniqueViolation: Bool {
+        extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+    }
 }
 
 struct SQLiteUserStore: UserStore {
@@ -132,14 +149,12 @@ struct SQLiteUserStore: UserStore {
     static func roles(_ roles: [Role]) -> String { Set(roles).sorted().map(\.rawValue).joined(separator: ",") }
 
     func create(_ user: UserRecord) async throws {
-        do {
+        try await SQLiteStorage.mappingConflicts(field: "username") {
             try await pool.write { db in
                 try db.execute(sql: """
                     INSERT INTO users (id, username, email, password_hash, roles, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
                     """, arguments: [user.id, user.username, user.email, user.passwordHash, Self.roles(user.roles), SQLiteStorage.ms(user.createdAt)])
             }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
-            throw StoreError.conflict(field: "username")
         }
     }
 
