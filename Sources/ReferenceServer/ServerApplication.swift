@@ -17,15 +17,9 @@ struct Services: Sendable {
     let rulesets: LoadedRuleset
     /// Published packs, and the rulesets campaigns pin.
     let packs: PackLibrary
-    /// The media files' bytes.
-    let blobs: any BlobStore
-    /// Held by media uploads and deletions, by content.
-    let mediaLocks = KeyedLock()
     /// Where the campaigns' events reach live sockets.
     let live: any LiveHub
     let tokens: TokenService
-    let hasher: PasswordHasher
-    let passwordPolicy: PasswordPolicy
     let contract: APIContract
     let localizer: Localizer
     let metrics: ServerMetrics
@@ -35,12 +29,20 @@ struct Services: Sendable {
     let addressLimiter: RateLimiter
     let authenticationLimiter: RateLimiter
     let accountLimiter: RateLimiter
-    let now: @Sendable () -> Date
     /// The game's services.
     let rules: CampaignRules
     let play: PlayService
     let campaigns: CampaignService
     let characters: CharacterService
+    /// Accounts, sessions and users; the audit log as admins read it.
+    let accounts: AccountService
+    let auditLog: AuditService
+    /// Publishing packs (``packs`` checks and composes them).
+    let publishedPacks: PackService
+    let content: ContentService
+    let media: MediaService
+    /// Exact odds and sample rolls.
+    let odds: OddsService
 }
 
 /// The reference server: ``build(configuration:logger:)`` makes the application (used by
@@ -50,7 +52,7 @@ public enum ServerApplication {
     /// Options for tests: a clock for the rate limiters, a callback with the bound port.
     public struct Hooks: Sendable {
         public var rateLimitClock: (@Sendable () -> Double)?
-        /// The time the login backoff reads.
+        /// The time the accounts read (the login backoff, the sessions).
         public var wallClock: (@Sendable () -> Date)?
         public var onServerRunning: (@Sendable (Int) async -> Void)?
         public init(rateLimitClock: (@Sendable () -> Double)? = nil, wallClock: (@Sendable () -> Date)? = nil,
@@ -119,18 +121,35 @@ public enum ServerApplication {
         let events = LiveEventPublisher(hub: live)
         let audit = AuditTrail(store: storage.audit)
         let rules = CampaignRules(packs: packs, characters: storage.characters)
+        // The accounts read the test's wall clock, when one is given, for the login backoff
+        // and the sessions' times alike.
+        let accounts = AccountService(
+            userStore: storage.users, sessionStore: storage.sessions, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
+            policy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength),
+            limits: .init(failuresBeforeBackoff: configuration.loginFailuresBeforeBackoff, backoffMaximum: configuration.loginBackoffMaximum,
+                          refreshTokenLifetime: configuration.refreshTokenLifetime),
+            audit: audit, now: hooks.wallClock ?? systemClock)
+        let media = MediaService(store: storage.media, blobs: blobs, locks: KeyedLock(),
+                                 limits: .init(maxBytes: configuration.maxMediaBytes, quotaBytes: configuration.mediaQuotaBytes,
+                                               linkLifetime: configuration.mediaLinkLifetime),
+                                 audit: audit, logger: logger, now: systemClock)
         return Services(
-            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, blobs: blobs, live: live, tokens: tokens,
-            hasher: PasswordHasher(cost: configuration.bcryptCost), passwordPolicy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength),
+            configuration: configuration, storage: storage, rulesets: rulesets, packs: packs, live: live, tokens: tokens,
             contract: contract, localizer: try Localizer.load(from: try ServerResources.catalogs()), metrics: ServerMetrics.shared,
             documentationPage: DocumentationPage.render(contract), lab: try ServerResources.lab(),
             addressLimiter: RateLimiter(configuration.rateLimit, clock: clock),
             authenticationLimiter: RateLimiter(configuration.authRateLimit, clock: clock),
             accountLimiter: RateLimiter(configuration.accountRateLimit, clock: clock),
-            now: hooks.wallClock ?? { Date() }, rules: rules,
+            rules: rules,
             play: PlayService(store: storage.play, rules: rules, events: events, audit: audit, now: systemClock),
             campaigns: CampaignService(store: storage.campaigns, packs: packs, events: events, audit: audit, now: systemClock),
-            characters: CharacterService(store: storage.characters, rules: rules, events: events, audit: audit, now: systemClock))
+            characters: CharacterService(store: storage.characters, rules: rules, events: events, audit: audit, now: systemClock),
+            accounts: accounts, auditLog: AuditService(store: storage.audit),
+            publishedPacks: PackService(store: storage.packs, library: packs, content: storage.content, audit: audit, now: systemClock),
+            content: ContentService(store: storage.content, webhook: .init(secret: configuration.cmsWebhookSecret, authentication: configuration.cmsWebhookAuth),
+                                    audit: audit, now: systemClock),
+            media: media,
+            odds: OddsService(campaigns: storage.campaigns, rules: rules, packs: packs, maxOddsWork: configuration.oddsMaxWork))
     }
 
     /// The path of a request: the router chooses the route, and so the operation, once;

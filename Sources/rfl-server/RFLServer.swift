@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import ReferenceServer
 
 /// `rfl-server`: reads the configuration, then serves or runs one operation. Everything it does
@@ -14,6 +16,16 @@ struct RFLServer: AsyncParsableCommand {
         subcommands: [Serve.self, Migrate.self, Seed.self, UserCommand.self, AuditCommand.self, ContentCommand.self, SearchCommand.self, MediaCommand.self, Backup.self,
                       Restore.self, Keys.self, EnvExample.self],
         defaultSubcommand: Serve.self)
+
+    /// Swift concurrency's tasks run on the server's event loops (NIO's singleton group, which
+    /// Hummingbird serves on), so a request's handler, its middlewares and its I/O stay on one
+    /// thread instead of hopping between the event loop and the concurrency pool at every
+    /// `await`. Nothing the server does blocks a thread: the database has its own queues and
+    /// password hashing its own pool.
+    static func main() async {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await main(nil)
+    }
 }
 
 /// A failure at run time, not of usage: `error: <message>` on standard error and exit status 1.

@@ -444,6 +444,7 @@ class Suite:
     def call_getOpenAPIDocument(self, fresh): return self.plain()
     def call_getDocumentation(self, fresh): return self.plain()
     def call_getKeys(self, fresh): return self.plain()
+    def call_getPasswordPolicy(self, fresh): return self.plain()
     def call_getLab(self, fresh): return self.plain()
     def call_getLabAsset(self, fresh): return self.plain(asset="lab.js")
 

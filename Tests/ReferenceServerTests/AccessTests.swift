@@ -108,7 +108,7 @@ import Testing
 
     /// The matrix written out independently of ``AccessPolicy``: who may do what.
     static func expectation(_ id: String, role: Role?, ownTarget: Bool) -> Expected {
-        let publicOperations: Set = ["getHealth", "getReadiness", "getMetrics", "getOpenAPIDocument", "getDocumentation", "getKeys",
+        let publicOperations: Set = ["getHealth", "getReadiness", "getMetrics", "getOpenAPIDocument", "getDocumentation", "getKeys", "getPasswordPolicy",
                                      "register", "login", "refresh", "cmsWebhook", "getLab", "getLabAsset"]
         if publicOperations.contains(id) { return .allowed }
         guard let role else { return .unauthenticated }

@@ -59,15 +59,22 @@ import Testing
         }
     }
 
-    @Test func theDocumentCarriesTheConfiguredPasswordLength() async throws {
-        let server = try TestServer { $0.passwordMinimumLength = 8 }
-        try await server.test { client in
-            let document = try await client.call(.get, "/openapi.yaml").text
-            #expect(document.contains("password: { type: string, minLength: 8, maxLength: 1024"))
-            #expect(document.contains("new_password: { type: string, minLength: 8,"))
-            #expect(try await client.register("mariela", "kiwi tea").status == .created)
-            let refused = try await client.register("mariela2", "kiwi te")
-            #expect(refused.status == .badRequest && refused.fieldErrors["/password"] == "This must be at least 8 characters long.")
+    @Test func thePasswordPolicyIsPublishedAndTheDocumentIsServedAsWritten() async throws {
+        for minimum in [8, 16] {
+            let server = try TestServer { $0.passwordMinimumLength = minimum }
+            try await server.test { client in
+                let policy = try await client.call(.get, "/v1/auth/password-policy")
+                #expect(policy.status == .ok && policy.json["min_length"] as? Int == minimum && policy.json["max_length"] as? Int == 1024)
+                #expect(policy.json["refuses"] as? [String] == ["common", "repetitive", "username", "service_name"])
+                // The document is the file as written, whatever the configuration: its floor, and the marker.
+                let document = try await client.call(.get, "/openapi.yaml").text
+                #expect(document == (try ServerResources.openAPIDocument()))
+                #expect(document.contains("password: { type: string, minLength: 8, maxLength: 1024, x-rfl-password-policy: true"))
+                // The configured minimum is the one checked, as a contract check, with the field named.
+                #expect(try await client.register("mariela", String("kiwi tea, lemon and honey".prefix(minimum))).status == .created)
+                let refused = try await client.register("mariela2", String("kiwi tea, lemon and honey".prefix(minimum - 1)))
+                #expect(refused.status == .badRequest && refused.fieldErrors["/password"] == "This must be at least \(minimum) characters long.")
+            }
         }
     }
 

@@ -132,5 +132,33 @@ import Testing
         #expect(try store.prune(olderThan: 3600).isEmpty)
         #expect(try store.prune(olderThan: 3600, now: Date().addingTimeInterval(7200)) == [retired])
     }
-}
 
+    /// A token is verified once and then known by its text, until it expires: a known token past
+    /// its expiry is refused like any other, and a changed one is verified afresh.
+    @Test func verifiedTokensAreRememberedUntilTheyExpire() async throws {
+        let folder = NSTemporaryDirectory() + "rfl-tokens-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let keys = try KeyStore(dataDirectory: folder, signingFile: nil).load(logger: .init(label: "test"))
+        let service = try await TokenService(signing: keys.signing, retired: [], issuer: "roll-for-language", audience: "roll-for-language",
+                                             lifetime: 60, remembering: 3)
+        let token = try await service.issue(userId: "u1", sessionId: "s1")
+        let first = try await service.verify(token)
+        let again = try await service.verify(token)
+        #expect(first == again && first.sub.value == "u1" && first.sid == "s1" && service.rememberedTokens == 1)
+        await #expect(throws: TokenRejection.self) { try await service.verify(token, now: Date().addingTimeInterval(120)) }
+        #expect(service.rememberedTokens == 0)
+        // A changed signature is not the remembered token.
+        _ = try await service.verify(token)
+        // (A character inside the signature: the last one's low bits may be padding.)
+        var characters = Array(token)
+        characters[characters.count - 10] = characters[characters.count - 10] == "A" ? "B" : "A"
+        let tampered = String(characters)
+        await #expect(throws: TokenRejection.self) { try await service.verify(tampered) }
+        // The memory is bounded; a token forgotten is verified afresh.
+        for index in 0..<10 {
+            _ = try await service.verify(try await service.issue(userId: "u\(index)", sessionId: "s\(index)"))
+            #expect(service.rememberedTokens <= 3)
+        }
+        #expect(try await service.verify(token).sub.value == "u1")
+    }
+}

@@ -90,100 +90,48 @@ extension API {
 
     func sampleRoll(_ input: Operations.SampleRoll.Input) async throws -> Operations.SampleRoll.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        let expression: DiceExpression
-        do {
-            expression = try DiceExpression(body.expression)
-        } catch {
-            throw Problem.unprocessable("/expression", .rulesRefuse, ["reason": error.description])
-        }
-        var seed = RNG.systemSeed()
+        var seed: UInt64?
         if let text = body.seed {
             guard let value = UInt64(text) else { throw Problem.validation("/seed", .fieldInvalid) }
             seed = value
         }
-        var rng = RNG(seed: seed)
         var stats: [String: Int64] = [:]
         for (id, value) in body.stats?.additionalProperties ?? [:] { stats[id] = Int64(try Self.bounded(value, Self.statValues, field: "/stats/\(id)")) }
-        let roll: Roll
-        do {
-            roll = try expression.rollDetailed(using: &rng, stats: stats)
-        } catch {
-            throw Problem.unprocessable("/expression", .rulesRefuse, ["reason": error.description])
-        }
-        return .ok(.init(body: .json(.init(expression: body.expression, seed: String(seed), total: Int(roll.total), result: Engine.Roll(roll)))))
+        let sample = try services.odds.sample(body.expression, seed: seed, stats: stats)
+        return .ok(.init(body: .json(.init(expression: body.expression, seed: String(sample.seed), total: Int(sample.roll.total),
+                                           result: Engine.Roll(sample.roll)))))
     }
 
     // MARK: - Odds
 
     func computeOdds(_ input: Operations.ComputeOdds.Input) async throws -> Operations.ComputeOdds.Output {
         guard case .json(let body) = input.body else { throw Problem.unsupportedMediaType() }
-        guard (body.expression == nil) != (body.check == nil) else { throw Problem.unprocessable("/expression", .expressionOrCheck) }
-        var loaded: LoadedRuleset?
-        var sheet: CharacterSheet?
-        var campaign: CampaignRecord?
-        if let id = body.campaign {
-            // A campaign that is not the caller's is answered as missing.
-            guard try await storage.campaigns.role(campaignId: id, userId: try principal.user.id) != nil else {
-                throw Problem.notFound(.campaignNotFound)
-            }
-            let record = try await campaignRecord(id)
-            campaign = record
-            loaded = try await ruleset(of: record)
+        let question: OddsService.Question
+        switch (body.expression, body.check) {
+        case (let text?, nil):
+            question = .expression(text)
+        case (nil, let check?):
+            question = .check(id: check, dc: try body.dc.map { Int64(try Self.bounded($0, Self.statValues, field: "/dc")) }, against: body.against,
+                              againstCheck: body.againstCheck, advantage: PlayService.advantage(body.advantage?.rawValue),
+                              againstAdvantage: PlayService.advantage(body.againstAdvantage?.rawValue), tags: Set(body.tags ?? []))
+        default:
+            throw Problem.unprocessable("/expression", .expressionOrCheck)
         }
-        if let id = body.character {
-            guard let campaign, let loaded else { throw Problem.unprocessable("/campaign", .fieldRequired) }
-            sheet = try Self.sheet(try await characterRecord(id, campaign: campaign.id), loaded)
+        let subject: OddsService.Subject
+        if let character = body.character {
+            guard let campaign = body.campaign else { throw Problem.unprocessable("/campaign", .fieldRequired) }
+            subject = .campaign(id: campaign, character: character)
         } else if let packs = body.packs {
             // A character made up here, on the rules of these packs (the dice lab).
-            guard campaign == nil else { throw Problem.unprocessable("/packs", .fieldInvalid) }
-            let pinned: [PinnedPack]
-            let composed: LoadedRuleset
-            do {
-                pinned = try await services.packs.resolve(requested: packs.map { ($0.id, $0.version) })
-                composed = try await services.packs.ruleset(pinned)
-            } catch let problem as PackLibrary.ResolutionProblem {
-                throw Problem.unprocessable(problem.field, .packsUnresolved, ["reason": problem.message])
-            }
-            var record = CharacterRecord(id: "", campaignId: "", ownerId: "", name: "", stats: [:], sources: [], version: 0, createdAt: Date(), updatedAt: Date())
-            record.stats = try Self.checkedStats(body.stats?.additionalProperties ?? [:], onto: record, composed)
-            for (index, id) in (body.apply ?? []).enumerated() {
-                guard let source = composed.ruleset.source(id) else {
-                    throw Problem.unprocessable("/apply/\(index)", .rulesRefuse, ["reason": "'\(id)' is not an item, condition or other source of these packs"])
-                }
-                record.sources.append(AppliedSource(id: source.id, remaining: nil))
-            }
-            loaded = composed
-            sheet = try Self.sheet(record, composed)
+            guard body.campaign == nil else { throw Problem.unprocessable("/packs", .fieldInvalid) }
+            let stats = body.stats?.additionalProperties ?? [:]
+            try Self.boundedStats(stats)
+            subject = .madeUp(packs: packs.map { .init(id: $0.id, version: $0.version) }, stats: stats, apply: body.apply ?? [])
+        } else if let campaign = body.campaign {
+            subject = .campaign(id: campaign, character: nil)
+        } else {
+            subject = .nobody
         }
-        let odds: Engine.Odds
-        do {
-            if let text = body.expression {
-                let expression = try DiceExpression(text, limits: Limits(maxOddsWork: configuration.oddsMaxWork))
-                var stats: [String: Int64] = [:]
-                if !expression.statReferences.isEmpty {
-                    guard let sheet else { throw Problem.unprocessable("/character", .fieldRequired) }
-                    for reference in expression.statReferences { stats[reference] = try sheet.value(reference) }
-                }
-                odds = .expression(Engine.ExpressionOdds(expression: text, try expression.odds(stats: stats)))
-            } else {
-                guard let sheet, let loaded, let checkId = body.check else { throw Problem.unprocessable("/character", .fieldRequired) }
-                guard (body.dc == nil) != (body.against == nil) else { throw Problem.unprocessable("/dc", .dcOrAgainst) }
-                let tags = Set(body.tags ?? [])
-                let advantage = PlayService.advantage(body.advantage?.rawValue)
-                if let against = body.against {
-                    guard let campaign else { throw Problem.unprocessable("/against", .fieldInvalid) }
-                    let other = try Self.sheet(try await characterRecord(against, campaign: campaign.id), loaded)
-                    odds = .check(Engine.CheckOdds(try sheet.checkOdds(checkId, against: other, opposingCheck: body.againstCheck, advantage: advantage,
-                                                                        opposingAdvantage: PlayService.advantage(body.againstAdvantage?.rawValue),
-                                                                        tags: tags)))
-                } else {
-                    let dc = try Self.bounded(body.dc ?? 0, Self.statValues, field: "/dc")
-                    odds = .check(Engine.CheckOdds(try sheet.checkOdds(checkId, dc: Int64(dc), advantage: advantage, tags: tags)))
-                }
-            }
-        } catch let error as EngineError {
-            throw Problem.unprocessable(body.expression != nil ? "/expression" : "/check", .rulesRefuse, ["reason": error.description])
-        }
-        return .ok(.init(body: .json(odds)))
+        return .ok(.init(body: .json(try await services.odds.odds(of: question, for: subject, by: try caller))))
     }
 }

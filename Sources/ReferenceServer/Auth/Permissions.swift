@@ -61,6 +61,7 @@ package enum AccessPolicy {
         "getOpenAPIDocument": .anyone,
         "getDocumentation": .anyone,
         "getKeys": .anyone,
+        "getPasswordPolicy": .anyone,
         "register": .anyone,
         "login": .anyone,
         "refresh": .anyone,

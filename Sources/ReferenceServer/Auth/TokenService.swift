@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import JWTKit
 import Logging
+import Synchronization
 
 /// The claims of an access token: who (`sub`), which session (`sid`), for whom (`iss`, `aud`),
 /// until when (`exp`), and an id (`jti`).
@@ -67,9 +68,19 @@ package final class TokenService: Sendable {
     let issuer: String
     let audience: String
     package let lifetime: Int
+    /// Tokens whose signature, issuer and audience were checked, with their claims: a client
+    /// presents the same token on every request until it expires, and its signature cannot
+    /// change, so it is verified once. Expiry is checked on every use; revocation is the
+    /// session's, looked up by the caller on every request. Bounded: emptied when full.
+    private let verified = Mutex<[String: AccessClaims]>([:])
+    private let verifiedCapacity: Int
 
-    init(signing: SigningKey, retired: [SigningKey], issuer: String, audience: String, lifetime: Int) async throws {
+    /// How many verified tokens are remembered now.
+    var rememberedTokens: Int { verified.withLock { $0.count } }
+
+    init(signing: SigningKey, retired: [SigningKey], issuer: String, audience: String, lifetime: Int, remembering capacity: Int = 10_000) async throws {
         self.signing = signing
+        verifiedCapacity = max(1, capacity)
         var known: [String: SigningKey] = [:]
         for key in [signing] + retired { known[key.kid] = key }
         self.known = known
@@ -98,7 +109,14 @@ package final class TokenService: Sendable {
     }
 
     /// The claims of a valid token, or a rejection saying why.
-    package func verify(_ token: String) async throws(TokenRejection) -> AccessClaims {
+    package func verify(_ token: String, now: Date = Date()) async throws(TokenRejection) -> AccessClaims {
+        if let claims = verified.withLock({ $0[token] }) {
+            guard claims.exp.value > now else {
+                _ = verified.withLock { $0.removeValue(forKey: token) }
+                throw TokenRejection(description: "expired")
+            }
+            return claims
+        }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, token.utf8.count <= 4096 else { throw TokenRejection(description: "not a compact JWS") }
         struct Header: Decodable { var alg: String?; var kid: String? }
@@ -115,6 +133,10 @@ package final class TokenService: Sendable {
         }
         guard claims.iss.value == issuer else { throw TokenRejection(description: "wrong issuer") }
         guard claims.aud.value.contains(audience) else { throw TokenRejection(description: "wrong audience") }
+        verified.withLock { cache in
+            if cache.count >= verifiedCapacity { cache.removeAll(keepingCapacity: true) }
+            cache[token] = claims
+        }
         return claims
     }
 

@@ -1,3 +1,4 @@
+import ContentPacks
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -183,22 +184,25 @@ extension Problem: HTTPResponseError {
 }
 
 extension Problem {
-    /// The problem any error stands for: ours as they are; the OpenAPI runtime's as the runtime
+    /// The problem any error stands for: ours as they are, and what the services refuse as
+    /// ``refusal(_:)`` answers it; the OpenAPI runtime's as the runtime
     /// classifies them (a request it could not read is the client's, 400, naming the field when
     /// decoding says which; whatever failed after the handler began is ours, 500); a body whose
     /// framing broke, 400; Hummingbird's as their status; anything else 500, whose details go to
     /// the log only.
     init(_ error: any Error, requestId: String) {
+        if let refusal = Self.refusal(error) {
+            self = refusal
+            return
+        }
         switch error {
         case let problem as Problem:
             self = problem
-        case let game as GameError:
-            self = Problem(game)
         case let server as ServerError:
             if let problem = server.underlyingError as? Problem {
                 self = problem
-            } else if let game = server.underlyingError as? GameError {
-                self = Problem(game)
+            } else if let refusal = Self.refusal(server.underlyingError) {
+                self = refusal
             } else if let decoding = server.underlyingError as? DecodingError {
                 self = Self.decodingProblem(decoding)
             } else if server.httpStatus.kind == .clientError {
@@ -216,6 +220,90 @@ extension Problem {
             self = Problem(http.status, "http-\(http.status.code)", title: .titleValidation, detail: .fieldInvalid)
         default:
             self = .internal(requestId: requestId)
+        }
+    }
+
+    /// What a service refuses, as its answer; nil for any other error.
+    static func refusal(_ error: any Error) -> Problem? {
+        switch error {
+        case let game as GameError: Problem(game)
+        case let account as AccountError: Problem(account)
+        case let pack as PackServiceError: Problem(pack)
+        case let content as ContentError: Problem(content)
+        case let media as MediaServiceError: Problem(media)
+        default: nil
+        }
+    }
+
+    /// What the accounts refuse, as their answer.
+    init(_ error: AccountError) {
+        switch error {
+        case .passwordRefused(let field, let refusal): self = .password(refusal, field: field)
+        case .currentPasswordWrong: self = .unprocessable("/current_password", .passwordWrong)
+        case .usernameTaken: self = .conflict(.usernameTaken, field: "/username")
+        case .credentialsInvalid: self = .unauthenticated(.credentialsInvalid)
+        case .loginBackoff(let seconds): self = .rateLimited(.loginBackoff, retryAfter: seconds)
+        case .refreshInvalid: self = .unauthenticated(.refreshInvalid)
+        case .refreshReused: self = .unauthenticated(.refreshReused)
+        case .sessionNotFound: self = .notFound(.sessionNotFound)
+        case .userNotFound: self = .notFound(.userNotFound)
+        case .lastAdmin(let field): self = .conflict(.lastAdmin, field: field)
+        }
+    }
+
+    /// What the pack service refuses, as its answer.
+    init(_ error: PackServiceError) {
+        switch error {
+        case .invalid(let diagnostics):
+            self = Problem(.unprocessableContent, "pack-invalid", title: .titleUnprocessable, detail: .packInvalid)
+            self.diagnostics = diagnostics.map { diagnostic in
+                PackDiagnostic(path: diagnostic.path, line: diagnostic.line, column: diagnostic.column, severity: diagnostic.severity.rawValue,
+                               code: diagnostic.code, message: diagnostic.message)
+            }
+        case .versionExists(let pack, let version): self = .conflict(.packVersionExists, field: "/", ["pack": pack, "version": version])
+        case .notFound(let pack, let version): self = .notFound(.packNotFound, ["pack": pack, "version": version])
+        }
+    }
+
+    /// What the content service refuses, as its answer.
+    init(_ error: ContentError) {
+        switch error {
+        case .webhookOff:
+            self = Problem(.serviceUnavailable, "unavailable", title: .titleUnavailable, detail: .cmsNotConfigured)
+        case .webhookUnauthenticated(let bearer):
+            self = .unauthenticated(.cmsSignatureInvalid)
+            headers[.wwwAuthenticate] = bearer ? "Bearer" : nil
+        case .eventInvalid(let field, let reason): self = .unprocessable(field, .cmsEventInvalid, ["reason": reason])
+        case .queryEmpty: self = .validation("q", .searchQueryEmpty)
+        case .cursorInvalid: self = .validation("cursor", .cursorInvalid)
+        case .notFound: self = .notFound(.contentNotFound)
+        }
+    }
+
+    /// What the media service refuses, as its answer.
+    init(_ error: MediaServiceError) {
+        switch error {
+        case .typeUnknown:
+            self = Problem(.unsupportedMediaType, "unsupported-media-type", title: .titleUnsupportedMediaType, detail: .mediaTypeUnknown)
+        case .tooLarge(let max): self = .tooLarge(max: max)
+        case .quotaExceeded(let quota):
+            self = Problem(.contentTooLarge, "too-large", title: .titleTooLarge, detail: .mediaQuotaExceeded, ["quota": String(quota)])
+        case .notFound: self = .notFound(.mediaNotFound)
+        case .noLinks: self = .conflict(.mediaNoLinks)
+        case .storeUnavailable: self = Problem(.serviceUnavailable, "unavailable", title: .titleUnavailable, detail: .mediaStoreUnavailable)
+        case .cursorInvalid: self = .validation("cursor", .cursorInvalid)
+        }
+    }
+
+    /// A password the policy refuses, at `field`: 422.
+    static func password(_ refusal: PasswordPolicy.Refusal, field: String) -> Problem {
+        switch refusal {
+        case .tooShort(let minimum): .unprocessable(field, .passwordTooShort, ["min": String(minimum)])
+        case .tooLong(let maximum): .unprocessable(field, .passwordTooLong, ["max": String(maximum)])
+        case .common: .unprocessable(field, .passwordCommon)
+        case .repetitive: .unprocessable(field, .passwordRepetitive)
+        case .containsUsername: .unprocessable(field, .passwordContainsUsername)
+        case .containsServiceName: .unprocessable(field, .passwordContainsServiceName)
         }
     }
 
@@ -239,6 +327,9 @@ extension Problem {
         case .idempotencyKeyReused: self = .unprocessable("Idempotency-Key", .idempotencyKeyReused)
         case .rulesRefuse(let field, let reason): self = .unprocessable(field, .rulesRefuse, ["reason": reason])
         case .packsUnresolved(let field, let reason): self = .unprocessable(field, .packsUnresolved, ["reason": reason])
+        case .fieldRequired(let field): self = .unprocessable(field, .fieldRequired)
+        case .fieldInvalid(let field): self = .unprocessable(field, .fieldInvalid)
+        case .dcOrAgainst: self = .unprocessable("/dc", .dcOrAgainst)
         }
     }
 

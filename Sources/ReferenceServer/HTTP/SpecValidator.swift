@@ -44,22 +44,16 @@ package final class APIContract: Sendable {
         let schema: SchemaNode
     }
 
-    /// The contract from openapi.yaml, with the minimum length of new passwords set to the
-    /// configured one, so that the document served and the checks made agree with the policy.
-    package convenience init(document: String, passwordMinimumLength: Int) throws {
-        let adjusted = document.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            guard line.hasSuffix("# the password policy's minimum"), let range = line.firstRange(of: /minLength: \d+/) else { return String(line) }
-            return line.replacingCharacters(in: range, with: "minLength: \(passwordMinimumLength)")
-        }.joined(separator: "\n")
-        try self.init(document: adjusted)
-    }
-
-    package init(document: String) throws {
+    /// The contract from openapi.yaml, as written. A password field the document marks with
+    /// `x-rfl-password-policy` is checked against the configured minimum length: the document
+    /// gives the least any configuration allows, and `GET /v1/auth/password-policy` the rule in
+    /// force.
+    package init(document: String, passwordMinimumLength: Int? = nil) throws {
         self.document = document
         guard let root = try Yams.load(yaml: document) as? [String: Any] else { throw ConfigurationError("openapi.yaml is not a YAML mapping") }
         tree = APIContract.sendable(root) as? [String: any Sendable] ?? [:]
         let components = (root["components"] as? [String: Any]) ?? [:]
-        let resolver = SchemaResolver(components: components)
+        let resolver = SchemaResolver(components: components, passwordMinimumLength: passwordMinimumLength)
         let globalSecurity = (root["security"] as? [Any]).map { !$0.isEmpty } ?? false
         var operations: [Operation] = []
         for (path, item) in (root["paths"] as? [String: Any] ?? [:]).sorted(by: { $0.key < $1.key }) {
@@ -181,6 +175,9 @@ package final class APIContract: Sendable {
 /// Resolves `$ref`s of the document's components into schema nodes.
 struct SchemaResolver {
     let components: [String: Any]
+    /// The configured minimum length of a new password, for the fields marked
+    /// `x-rfl-password-policy`.
+    var passwordMinimumLength: Int?
 
     func resolve(_ value: Any, section: String) -> Any? {
         guard let object = value as? [String: Any] else { return nil }
@@ -198,6 +195,9 @@ struct SchemaResolver {
         node.type = object["type"] as? String
         node.format = object["format"] as? String
         node.minLength = object["minLength"] as? Int
+        if object["x-rfl-password-policy"] as? Bool == true, let minimum = passwordMinimumLength {
+            node.minLength = max(node.minLength ?? 0, minimum)
+        }
         node.maxLength = object["maxLength"] as? Int
         node.minimum = (object["minimum"] as? Int).map(Double.init) ?? object["minimum"] as? Double
         node.maximum = (object["maximum"] as? Int).map(Double.init) ?? object["maximum"] as? Double

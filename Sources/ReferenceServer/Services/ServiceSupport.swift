@@ -6,6 +6,13 @@ struct Caller: Sendable {
     var userId: String?
     var address: String?
     var requestId: String?
+
+    /// The same caller as no one in particular: for what is recorded before anyone is known
+    /// (a login, a refresh, a CMS event), whatever token came with the request.
+    var anonymous: Caller { Caller(userId: nil, address: address, requestId: requestId) }
+
+    /// The same caller, acting as `userId` (a new account registering itself).
+    func acting(as userId: String) -> Caller { Caller(userId: userId, address: address, requestId: requestId) }
 }
 
 /// What the game refuses, in its own terms. The HTTP layer answers each as a problem
@@ -36,6 +43,12 @@ enum GameError: Error, Equatable, Sendable {
     case rulesRefuse(field: String, reason: String)
     /// The campaign's packs do not resolve to a ruleset.
     case packsUnresolved(field: String, reason: String)
+    /// What was asked needs this field too (a character to read stats from).
+    case fieldRequired(String)
+    /// This field does not go with the rest of what was asked.
+    case fieldInvalid(String)
+    /// A check needs a difficulty or an opponent, not both.
+    case dcOrAgainst
 }
 
 /// Where services announce the campaign events they stored: the live sockets of the campaign.
@@ -58,6 +71,21 @@ struct AuditTrail: Sendable {
     func record(_ action: String, by caller: Caller, target: String? = nil, _ details: [String: String] = [:]) async throws {
         try await store.append(NewAuditEvent(action: action, actor: caller.userId, target: target, address: caller.address,
                                              requestId: caller.requestId, details: details))
+    }
+}
+
+/// One page of a list: at most the size asked for, and whether more follow.
+struct Page<Item: Sendable>: Sendable {
+    var items: [Item]
+    var more: Bool
+
+    /// Reads a page of `limit` items (at least one) with `read`, which is asked for one row more
+    /// than the page, to learn whether more follow (never for more than `Int.max` rows).
+    static func read(limit: Int, _ read: (Int) async throws -> [Item]) async rethrows -> Page {
+        let size = max(limit, 1)
+        let (rows, overflow) = size.addingReportingOverflow(1)
+        let found = try await read(overflow ? size : rows)
+        return Page(items: Array(found.prefix(size)), more: found.count > size)
     }
 }
 

@@ -39,6 +39,15 @@ package struct SearchQuery: Sendable {
     package var tags: [String]
     package var limit: Int
     package var offset: Int
+
+    /// The words of `text` that search matches, each as a prefix: runs of letters and digits
+    /// (with apostrophes and hyphens inside them), at most 16, each cut to 64 characters. None
+    /// means nothing to search for.
+    package static func words(_ text: String) -> [String] {
+        text.split { !($0.isLetter || $0.isNumber || $0 == "'" || $0 == "-") }
+            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'-")) }.filter { !$0.isEmpty }.prefix(16)
+            .map { String($0.prefix(64)) }
+    }
 }
 
 package struct SearchHit: Sendable, Equatable {

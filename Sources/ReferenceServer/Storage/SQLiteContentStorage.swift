@@ -256,10 +256,9 @@ struct SQLiteContentStore: ContentStore {
 
     /// The FTS5 query for words as typed: each word a quoted prefix, all required.
     static func matchExpression(_ text: String) -> String? {
-        let words = text.split { !($0.isLetter || $0.isNumber || $0 == "'" || $0 == "-") }
-            .map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "'-")) }.filter { !$0.isEmpty }.prefix(16)
+        let words = SearchQuery.words(text)
         guard !words.isEmpty else { return nil }
-        return words.map { "\"" + $0.prefix(64).replacingOccurrences(of: "\"", with: "\"\"") + "\"*" }.joined(separator: " AND ")
+        return words.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"*" }.joined(separator: " AND ")
     }
 
     /// A query with a word of at most two letters.
