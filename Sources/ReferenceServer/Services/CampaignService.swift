@@ -8,7 +8,7 @@ struct MembershipEntry: Codable, Sendable, Equatable {
     var username: String?
     var role: String?
 
-    var json: String { SQLiteGameSchema.json(self) }
+    var json: String { get throws { try StoredJSON.text(self) } }
 }
 
 extension CampaignEvent {
@@ -77,7 +77,7 @@ struct CampaignService: Sendable {
     /// Joins the campaign of an invitation code as a player; a member already is left as they are.
     func accept(code: String, user: UserRecord, by caller: Caller) async throws -> (campaign: CampaignRecord, role: CampaignRole) {
         let entry = MembershipEntry(user: user.id, username: user.username, role: CampaignRole.player.rawValue)
-        let joining = NewCampaignEvent(kind: "member.joined", actorId: caller.userId, payload: entry.json)
+        let joining = NewCampaignEvent(kind: "member.joined", actorId: caller.userId, payload: try entry.json)
         switch try await store.acceptInvitation(codeHash: Hex.sha256(code), userId: user.id, at: now(), log: joining) {
         case .joined(let campaign, let event):
             try await audit.record("campaign.joined", by: caller, target: campaign.id)

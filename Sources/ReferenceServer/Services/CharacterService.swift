@@ -121,8 +121,8 @@ struct CharacterService: Sendable {
         guard record.ownerId == caller.userId || callerRole == .gameMaster else { throw .characterNotYours }
     }
 
-    static func logged(_ kind: String, _ record: CharacterRecord, by caller: Caller, _ fields: [String: String]) -> NewCampaignEvent {
-        NewCampaignEvent(kind: kind, actorId: caller.userId, characterId: record.id, payload: SQLiteGameSchema.json(fields))
+    static func logged(_ kind: String, _ record: CharacterRecord, by caller: Caller, _ fields: [String: String]) throws -> NewCampaignEvent {
+        NewCampaignEvent(kind: kind, actorId: caller.userId, characterId: record.id, payload: try StoredJSON.text(fields))
     }
 
     /// Stores a changed character in place of `expected`; a concurrent change is a version

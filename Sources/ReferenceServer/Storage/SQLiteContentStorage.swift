@@ -47,10 +47,98 @@ enum SQLiteContentSchema {
     }
 }
 
+/// A row of `content_entries`: the entry as JSON in `data`, with the columns searched and
+/// ordered by beside it.
+private struct ContentEntryRow: Codable, FetchableRecord, TableRecord {
+    static let databaseTableName = "content_entries"
+    var id: String
+    var kind: String
+    var cmsId: String
+    var published: Bool
+    var data: String
+    var updatedAtMs: Int64
+    /// The CMS's own time of the entry, when it gave one.
+    var cmsUpdatedAtMs: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind
+        case cmsId = "cms_id"
+        case published, data
+        case updatedAtMs = "updated_at_ms"
+        case cmsUpdatedAtMs = "cms_updated_at_ms"
+    }
+
+    init(_ entry: ContentEntry, at: Date) throws {
+        id = entry.id
+        kind = entry.kind.rawValue
+        cmsId = entry.cmsId
+        published = entry.published
+        data = try StoredJSON.text(entry, table: Self.databaseTableName, column: CodingKeys.data.rawValue)
+        updatedAtMs = SQLiteStorage.ms(at)
+        cmsUpdatedAtMs = entry.revisedAt.map(SQLiteStorage.ms)
+    }
+
+    /// Reads an entry from the text of its `data` column.
+    static func entry(_ data: String) throws -> ContentEntry {
+        try StoredJSON.value(ContentEntry.self, from: data, table: databaseTableName, column: CodingKeys.data.rawValue)
+    }
+}
+
+/// A row of `cms_events`: a CMS event applied once, by its id.
+private struct CMSEventRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "cms_events"
+    var eventId: String
+    var event: String
+    var entryId: String
+    var receivedAtMs: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case eventId = "event_id"
+        case event
+        case entryId = "entry_id"
+        case receivedAtMs = "received_at_ms"
+    }
+}
+
+/// A row of `content_deleted`: the CMS's time of a deleted entry.
+private struct ContentDeletedRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "content_deleted"
+    var id: String
+    var cmsUpdatedAtMs: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case cmsUpdatedAtMs = "cms_updated_at_ms"
+    }
+}
+
+/// A row of a search: the columns of `search_index` it reads, with FTS5's marked title and
+/// snippet and its bm25 score.
+private struct SearchHitRow: Decodable, FetchableRecord {
+    var entryId: String
+    var kind: String
+    var lang: String
+    var tags: String
+    var markedTitle: String
+    var markedBody: String
+    var score: Double
+
+    enum CodingKeys: String, CodingKey {
+        case entryId = "entry_id"
+        case kind, lang, tags
+        case markedTitle = "marked_title"
+        case markedBody = "marked_body"
+        case score
+    }
+
+    var hit: SearchHit {
+        SearchHit(id: entryId, kind: kind, language: lang, titleHTML: SQLiteContentStore.html(markedTitle),
+                  snippetHTML: SQLiteContentStore.html(markedBody), tags: tags.split(separator: " ").map(String.init), score: score)
+    }
+}
+
 struct SQLiteContentStore: ContentStore {
     let pool: DatabasePool
-
-    static func encode(_ entry: ContentEntry) -> String { SQLiteGameSchema.json(entry) }
 
     /// The index rows of an entry: one per language it has a title or body in.
     static func index(_ db: Database, _ entry: ContentEntry) throws {
@@ -86,8 +174,8 @@ struct SQLiteContentStore: ContentStore {
     /// not newer than its deletion (then false, and nothing changes). Without times, the later
     /// arrival wins.
     static func store(_ db: Database, _ entry: ContentEntry, at: Date) throws -> Bool {
-        let revised = entry.revisedAt.map(SQLiteStorage.ms)
-        if let revised {
+        let row = try ContentEntryRow(entry, at: at)
+        if let revised = row.cmsUpdatedAtMs {
             let known = try revision(db, id: entry.id)
             if let stored = known.stored, revised < stored { return false }
             if let deleted = known.deleted, revised <= deleted { return false }
@@ -97,7 +185,7 @@ struct SQLiteContentStore: ContentStore {
             INSERT INTO content_entries (id, kind, cms_id, published, data, updated_at_ms, cms_updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(id) DO UPDATE SET published = excluded.published, data = excluded.data, updated_at_ms = excluded.updated_at_ms,
                 cms_updated_at_ms = excluded.cms_updated_at_ms
-            """).execute(arguments: [entry.id, entry.kind.rawValue, entry.cmsId, entry.published, encode(entry), SQLiteStorage.ms(at), revised])
+            """).execute(arguments: [row.id, row.kind, row.cmsId, row.published, row.data, row.updatedAtMs, row.cmsUpdatedAtMs])
         try index(db, entry)
         return true
     }
@@ -109,8 +197,7 @@ struct SQLiteContentStore: ContentStore {
             case .upsert(let entry): entryId = entry.id
             case .delete(let kind, let cmsId, _): entryId = "\(kind.rawValue):\(cmsId)"
             }
-            try db.execute(sql: "INSERT OR IGNORE INTO cms_events (event_id, event, entry_id, received_at_ms) VALUES (?, ?, ?, ?)",
-                           arguments: [eventId, event, entryId, SQLiteStorage.ms(at)])
+            try CMSEventRow(eventId: eventId, event: event, entryId: entryId, receivedAtMs: SQLiteStorage.ms(at)).insert(db, onConflict: .ignore)
             guard db.changesCount == 1 else { return .duplicate }
             switch change {
             case .upsert(let entry):
@@ -120,7 +207,7 @@ struct SQLiteContentStore: ContentStore {
                 // keeps late events of the entry from bringing it back.
                 let known = try Self.revision(db, id: entryId)
                 if let time = [revisedAt.map(SQLiteStorage.ms), known.stored, known.deleted].compactMap({ $0 }).max() {
-                    try db.execute(sql: "INSERT OR REPLACE INTO content_deleted (id, cms_updated_at_ms) VALUES (?, ?)", arguments: [entryId, time])
+                    try ContentDeletedRow(id: entryId, cmsUpdatedAtMs: time).insert(db, onConflict: .replace)
                 }
                 try db.execute(sql: "DELETE FROM content_entries WHERE id = ?", arguments: [entryId])
                 try Self.removeRows(db, entryId: entryId)
@@ -142,8 +229,7 @@ struct SQLiteContentStore: ContentStore {
 
     func entry(id: String) async throws -> ContentEntry? {
         try await pool.read { db in
-            try String.fetchOne(db, sql: "SELECT data FROM content_entries WHERE id = ?", arguments: [id])
-                .map { try SQLiteGameSchema.decode(ContentEntry.self, $0) }
+            try ContentEntryRow.fetchOne(db, key: id).map { try ContentEntryRow.entry($0.data) }
         }
     }
 
@@ -213,22 +299,18 @@ struct SQLiteContentStore: ContentStore {
         // negative value (which SQLite reads as "no limit") is none, and nothing overflows.
         let limit = max(0, query.limit)
         arguments += [limit == .max ? limit : limit + 1, max(0, query.offset)]
+        let statementArguments = StatementArguments(arguments)
         let rows = try await pool.read { db in
-            try Row.fetchAll(db, sql: """
+            try SearchHitRow.fetchAll(db, sql: """
                 SELECT entry_id, kind, lang, tags,
                        highlight(search_index, 0, char(57344), char(57345)) AS marked_title,
                        snippet(search_index, 1, char(57344), char(57345), '…', 16) AS marked_body,
                        bm25(search_index, 10.0, 1.0) AS score
                 FROM search_index WHERE \(filter)
                 ORDER BY \(order) LIMIT ? OFFSET ?
-                """, arguments: StatementArguments(arguments))
+                """, arguments: statementArguments)
         }
-        let hits = rows.prefix(limit).map { row in
-            SearchHit(id: row["entry_id"], kind: row["kind"], language: row["lang"], titleHTML: Self.html(row["marked_title"]),
-                      snippetHTML: Self.html(row["marked_body"]),
-                      tags: (row["tags"] as String).split(separator: " ").map(String.init), score: row["score"])
-        }
-        return (Array(hits), rows.count > limit)
+        return (rows.prefix(limit).map(\.hit), rows.count > limit)
     }
 
     func rebuildIndex(packs: [(packId: String, version: String, texts: [PackText])]) async throws -> Int {
@@ -237,7 +319,7 @@ struct SQLiteContentStore: ContentStore {
             try db.execute(sql: "DELETE FROM search_rows")
             try db.execute(sql: "DELETE FROM content_tags")
             let cursor = try String.fetchCursor(db, sql: "SELECT data FROM content_entries WHERE published = 1 ORDER BY id")
-            while let data = try cursor.next() { try Self.index(db, try SQLiteGameSchema.decode(ContentEntry.self, data)) }
+            while let data = try cursor.next() { try Self.index(db, try ContentEntryRow.entry(data)) }
             for pack in packs { try Self.replacePack(db, packId: pack.packId, version: pack.version, texts: pack.texts) }
             try db.execute(sql: "INSERT INTO search_index(search_index) VALUES ('optimize')")
             return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_index") ?? 0
@@ -282,39 +364,78 @@ enum SQLiteMediaSchema {
     }
 }
 
+/// A row of `media`: one upload's record (its content lives in the blob store, by SHA-256).
+private struct MediaRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "media"
+    var id: String
+    var ownerId: String
+    var sha256: String
+    var size: Int
+    var contentType: String
+    var createdAtMs: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case ownerId = "owner_id"
+        case sha256, size
+        case contentType = "content_type"
+        case createdAtMs = "created_at_ms"
+    }
+
+    init(_ record: MediaRecord) {
+        id = record.id
+        ownerId = record.ownerId
+        sha256 = record.sha256
+        size = record.size
+        contentType = record.contentType
+        createdAtMs = SQLiteStorage.ms(record.createdAt)
+    }
+
+    var record: MediaRecord {
+        MediaRecord(id: id, ownerId: ownerId, sha256: sha256, size: size, contentType: contentType, createdAt: SQLiteStorage.date(createdAtMs))
+    }
+}
+
+/// One content some media record uses, with its type and size.
+private struct MediaContentRow: Decodable, FetchableRecord {
+    var sha256: String
+    var contentType: String
+    var size: Int
+
+    enum CodingKeys: String, CodingKey {
+        case sha256
+        case contentType = "content_type"
+        case size
+    }
+}
+
 struct SQLiteMediaStore: MediaStore {
     let pool: DatabasePool
-
-    static func record(_ row: Row) -> MediaRecord {
-        MediaRecord(id: row["id"], ownerId: row["owner_id"], sha256: row["sha256"], size: row["size"], contentType: row["content_type"],
-                    createdAt: SQLiteStorage.date(row["created_at_ms"] as Int64))
-    }
 
     func create(_ record: MediaRecord, quota: Int) async throws {
         try await pool.write { db in
             let used = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM media WHERE owner_id = ?", arguments: [record.ownerId]) ?? 0
             let (total, overflow) = used.addingReportingOverflow(record.size)
             guard !overflow, total <= quota else { throw StoreError.conflict(field: "quota") }
-            try db.execute(sql: "INSERT INTO media (id, owner_id, sha256, size, content_type, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [record.id, record.ownerId, record.sha256, record.size, record.contentType, SQLiteStorage.ms(record.createdAt)])
+            try MediaRow(record).insert(db)
         }
     }
 
     func media(id: String) async throws -> MediaRecord? {
-        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM media WHERE id = ?", arguments: [id]).map(Self.record) }
+        try await pool.read { db in try MediaRow.fetchOne(db, key: id)?.record }
     }
 
     func media(ownerId: String, after cursor: (createdAtMs: Int64, id: String)?, limit: Int) async throws -> [MediaRecord] {
         try await pool.read { db in
             guard let cursor else {
-                return try Row.fetchAll(db, sql: "SELECT * FROM media WHERE owner_id = ? ORDER BY created_at_ms DESC, id LIMIT ?",
-                                        arguments: [ownerId, limit]).map(Self.record)
+                return try MediaRow.fetchAll(db, sql: "SELECT * FROM media WHERE owner_id = ? ORDER BY created_at_ms DESC, id LIMIT ?",
+                                             arguments: [ownerId, limit]).map(\.record)
             }
             let time = cursor.createdAtMs
-            return try Row.fetchAll(db, sql: """
+            return try MediaRow.fetchAll(db, sql: """
                 SELECT * FROM media WHERE owner_id = ? AND (created_at_ms < ? OR (created_at_ms = ? AND id > ?))
                 ORDER BY created_at_ms DESC, id LIMIT ?
-                """, arguments: [ownerId, time, time, cursor.id, limit]).map(Self.record)
+                """, arguments: [ownerId, time, time, cursor.id, limit]).map(\.record)
         }
     }
 
@@ -330,15 +451,15 @@ struct SQLiteMediaStore: MediaStore {
 
     func contents() async throws -> [(sha256: String, contentType: String, size: Int)] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT sha256, MIN(content_type) AS content_type, MIN(size) AS size FROM media GROUP BY sha256 ORDER BY sha256")
-                .map { ($0["sha256"], $0["content_type"], $0["size"]) }
+            try MediaContentRow.fetchAll(db, sql: """
+                SELECT sha256, MIN(content_type) AS content_type, MIN(size) AS size FROM media GROUP BY sha256 ORDER BY sha256
+                """).map { ($0.sha256, $0.contentType, $0.size) }
         }
     }
 
     func delete(id: String) async throws -> (record: MediaRecord, stillUsed: Bool)? {
         try await pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM media WHERE id = ?", arguments: [id]) else { return nil }
-            let record = Self.record(row)
+            guard let record = try MediaRow.fetchOne(db, key: id)?.record else { return nil }
             try db.execute(sql: "DELETE FROM media WHERE id = ?", arguments: [id])
             let others = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media WHERE sha256 = ?", arguments: [record.sha256]) ?? 0
             return (record, others > 0)

@@ -117,43 +117,203 @@ package enum SQLiteStorage {
     }
     static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
     static func date(_ ms: Int64?) -> Date? { ms.map(date) }
+
+    /// Runs `body`, answering a write that a UNIQUE or PRIMARY KEY constraint refused as
+    /// `StoreError.conflict(field:)`: the one mapping of those violations, used by every store.
+    static func mappingConflicts<T>(field: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as DatabaseError where error.isUniqueViolation {
+            throw StoreError.conflict(field: field)
+        }
+    }
+}
+
+extension DatabaseError {
+    /// A UNIQUE or PRIMARY KEY constraint refused the statement.
+    var isUniqueViolation: Bool {
+        extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+    }
+}
+
+/// A row of `users`: the one place its columns are named. Roles are stored comma-separated,
+/// times as milliseconds.
+private struct UserRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "users"
+    var id: String
+    var username: String
+    var email: String?
+    var passwordHash: String
+    var roles: String
+    var createdAtMs: Int64
+    var failedLogins: Int
+    var lastFailedLoginAtMs: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case id, username, email
+        case passwordHash = "password_hash"
+        case roles
+        case createdAtMs = "created_at_ms"
+        case failedLogins = "failed_logins"
+        case lastFailedLoginAtMs = "last_failed_login_at_ms"
+    }
+
+    enum Columns {
+        static let id = Column(CodingKeys.id)
+        static let username = Column(CodingKeys.username)
+    }
+
+    init(_ user: UserRecord) {
+        id = user.id
+        username = user.username
+        email = user.email
+        passwordHash = user.passwordHash
+        roles = Self.text(user.roles)
+        createdAtMs = SQLiteStorage.ms(user.createdAt)
+        failedLogins = user.failedLogins
+        lastFailedLoginAtMs = user.lastFailedLoginAt.map(SQLiteStorage.ms)
+    }
+
+    /// The stored form of roles: each once, in order, comma-separated.
+    static func text(_ roles: [Role]) -> String { Set(roles).sorted().map(\.rawValue).joined(separator: ",") }
+
+    /// The user; a role this server does not know is left out.
+    var record: UserRecord {
+        UserRecord(id: id, username: username, email: email, passwordHash: passwordHash,
+                   roles: roles.split(separator: ",").compactMap { Role(rawValue: String($0)) }.sorted(),
+                   createdAt: SQLiteStorage.date(createdAtMs), failedLogins: failedLogins,
+                   lastFailedLoginAt: SQLiteStorage.date(lastFailedLoginAtMs))
+    }
+}
+
+/// A row of `sessions`.
+private struct SessionRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "sessions"
+    var id: String
+    var userId: String
+    var createdAtMs: Int64
+    var lastUsedAtMs: Int64
+    var expiresAtMs: Int64
+    var revokedAtMs: Int64?
+    var revokeReason: String?
+    var userAgent: String?
+    var address: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case userId = "user_id"
+        case createdAtMs = "created_at_ms"
+        case lastUsedAtMs = "last_used_at_ms"
+        case expiresAtMs = "expires_at_ms"
+        case revokedAtMs = "revoked_at_ms"
+        case revokeReason = "revoke_reason"
+        case userAgent = "user_agent"
+        case address
+    }
+
+    init(_ session: SessionRecord) {
+        id = session.id
+        userId = session.userId
+        createdAtMs = SQLiteStorage.ms(session.createdAt)
+        lastUsedAtMs = SQLiteStorage.ms(session.lastUsedAt)
+        expiresAtMs = SQLiteStorage.ms(session.expiresAt)
+        revokedAtMs = session.revokedAt.map(SQLiteStorage.ms)
+        revokeReason = session.revokeReason
+        userAgent = session.userAgent
+        address = session.address
+    }
+
+    var record: SessionRecord {
+        SessionRecord(id: id, userId: userId, createdAt: SQLiteStorage.date(createdAtMs), lastUsedAt: SQLiteStorage.date(lastUsedAtMs),
+                      expiresAt: SQLiteStorage.date(expiresAtMs), revokedAt: SQLiteStorage.date(revokedAtMs), revokeReason: revokeReason,
+                      userAgent: userAgent, address: address)
+    }
+}
+
+/// A row of `refresh_tokens`: a token's hash, its session, and when it was used (never, while
+/// it is the session's current one).
+private struct RefreshTokenRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "refresh_tokens"
+    var tokenHash: String
+    var sessionId: String
+    var createdAtMs: Int64
+    var usedAtMs: Int64?
+
+    enum CodingKeys: String, CodingKey {
+        case tokenHash = "token_hash"
+        case sessionId = "session_id"
+        case createdAtMs = "created_at_ms"
+        case usedAtMs = "used_at_ms"
+    }
+}
+
+/// A row of `audit_events`. `details` is a JSON object of strings, with sorted keys.
+private struct AuditEventRow: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "audit_events"
+    var sequence: Int64
+    var atMs: Int64
+    var action: String
+    var actor: String?
+    var target: String?
+    var address: String?
+    var requestId: String?
+    var details: String
+    var previousHash: String
+    var hash: String
+
+    enum CodingKeys: String, CodingKey {
+        case sequence
+        case atMs = "at_ms"
+        case action, actor, target, address
+        case requestId = "request_id"
+        case details
+        case previousHash = "previous_hash"
+        case hash
+    }
+
+    enum Columns {
+        static let sequence = Column(CodingKeys.sequence)
+    }
+
+    /// The details as stored, or nil when they are not a JSON object of strings.
+    var storedDetails: [String: String]? {
+        try? JSONDecoder().decode([String: String].self, from: Data(details.utf8))
+    }
+
+    /// The event; details that do not read are an error naming their column.
+    func record() throws -> AuditEvent {
+        AuditEvent(sequence: sequence, at: SQLiteStorage.date(atMs), action: action, actor: actor, target: target, address: address,
+                   requestId: requestId,
+                   details: try StoredJSON.value([String: String].self, from: details, table: Self.databaseTableName, column: "details"),
+                   previousHash: previousHash, hash: hash)
+    }
+
+    /// What the event's hash covers.
+    var hashed: NewAuditEvent? {
+        storedDetails.map { NewAuditEvent(action: action, actor: actor, target: target, address: address, requestId: requestId, details: $0) }
+    }
 }
 
 struct SQLiteUserStore: UserStore {
     let pool: DatabasePool
 
-    static func user(_ row: Row) -> UserRecord {
-        UserRecord(id: row["id"], username: row["username"], email: row["email"], passwordHash: row["password_hash"],
-                   roles: (row["roles"] as String).split(separator: ",").compactMap { Role(rawValue: String($0)) }.sorted(),
-                   createdAt: SQLiteStorage.date(row["created_at_ms"] as Int64), failedLogins: row["failed_logins"],
-                   lastFailedLoginAt: SQLiteStorage.date(row["last_failed_login_at_ms"] as Int64?))
-    }
-
-    static func roles(_ roles: [Role]) -> String { Set(roles).sorted().map(\.rawValue).joined(separator: ",") }
-
     func create(_ user: UserRecord) async throws {
-        do {
-            try await pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO users (id, username, email, password_hash, roles, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [user.id, user.username, user.email, user.passwordHash, Self.roles(user.roles), SQLiteStorage.ms(user.createdAt)])
-            }
-        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
-            throw StoreError.conflict(field: "username")
+        try await SQLiteStorage.mappingConflicts(field: "username") {
+            try await pool.write { db in try UserRow(user).insert(db) }
         }
     }
 
     func user(id: String) async throws -> UserRecord? {
-        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [id]).map(Self.user) }
+        try await pool.read { db in try UserRow.fetchOne(db, key: id)?.record }
     }
 
     func user(username: String) async throws -> UserRecord? {
-        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username]).map(Self.user) }
+        try await pool.read { db in try UserRow.filter(UserRow.Columns.username == username).fetchOne(db)?.record }
     }
 
     func users(after cursor: String?, limit: Int) async throws -> [UserRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor ?? "", limit]).map(Self.user)
+            try UserRow.fetchAll(db, sql: "SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor ?? "", limit]).map(\.record)
         }
     }
 
@@ -164,12 +324,11 @@ struct SQLiteUserStore: UserStore {
 
     func setRoles(_ roles: [Role], userId: String) async throws -> UserRecord {
         try await pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userId]) else { throw StoreError.notFound }
-            let user = Self.user(row)
+            guard let user = try UserRow.fetchOne(db, key: userId)?.record else { throw StoreError.notFound }
             if user.roles.contains(.admin), !roles.contains(.admin), try Self.otherAdmins(db, userId) == 0 {
                 throw StoreError.conflict(field: "roles")
             }
-            try db.execute(sql: "UPDATE users SET roles = ? WHERE id = ?", arguments: [Self.roles(roles), userId])
+            try db.execute(sql: "UPDATE users SET roles = ? WHERE id = ?", arguments: [UserRow.text(roles), userId])
             var updated = user
             updated.roles = Set(roles).sorted()
             return updated
@@ -185,8 +344,8 @@ struct SQLiteUserStore: UserStore {
 
     func delete(userId: String) async throws {
         try await pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE id = ?", arguments: [userId]) else { throw StoreError.notFound }
-            if Self.user(row).roles.contains(.admin), try Self.otherAdmins(db, userId) == 0 { throw StoreError.conflict(field: "roles") }
+            guard let user = try UserRow.fetchOne(db, key: userId)?.record else { throw StoreError.notFound }
+            if user.roles.contains(.admin), try Self.otherAdmins(db, userId) == 0 { throw StoreError.conflict(field: "roles") }
             try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [userId])
         }
     }
@@ -209,47 +368,34 @@ struct SQLiteUserStore: UserStore {
 struct SQLiteSessionStore: SessionStore {
     let pool: DatabasePool
 
-    static func session(_ row: Row) -> SessionRecord {
-        SessionRecord(id: row["id"], userId: row["user_id"], createdAt: SQLiteStorage.date(row["created_at_ms"] as Int64),
-                      lastUsedAt: SQLiteStorage.date(row["last_used_at_ms"] as Int64), expiresAt: SQLiteStorage.date(row["expires_at_ms"] as Int64),
-                      revokedAt: SQLiteStorage.date(row["revoked_at_ms"] as Int64?), revokeReason: row["revoke_reason"],
-                      userAgent: row["user_agent"], address: row["address"])
-    }
-
     func create(_ session: SessionRecord, refreshTokenHash: String) async throws {
         try await pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO sessions (id, user_id, created_at_ms, last_used_at_ms, expires_at_ms, user_agent, address)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [session.id, session.userId, SQLiteStorage.ms(session.createdAt), SQLiteStorage.ms(session.lastUsedAt),
-                                 SQLiteStorage.ms(session.expiresAt), session.userAgent, session.address])
-            try db.execute(sql: "INSERT INTO refresh_tokens (token_hash, session_id, created_at_ms) VALUES (?, ?, ?)",
-                           arguments: [refreshTokenHash, session.id, SQLiteStorage.ms(session.createdAt)])
+            try SessionRow(session).insert(db)
+            try RefreshTokenRow(tokenHash: refreshTokenHash, sessionId: session.id, createdAtMs: SQLiteStorage.ms(session.createdAt)).insert(db)
         }
     }
 
     func session(id: String) async throws -> SessionRecord? {
-        try await pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [id]).map(Self.session) }
+        try await pool.read { db in try SessionRow.fetchOne(db, key: id)?.record }
     }
 
     func activeSession(id: String, userId: String, at now: Date) async throws -> (session: SessionRecord, user: UserRecord)? {
         try await pool.read { db in
-            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM sessions WHERE id = ?"), arguments: [id]) else { return nil }
-            let session = Self.session(row)
+            guard let session = try SessionRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM sessions WHERE id = ?"), arguments: [id])?.record
+            else { return nil }
             guard session.userId == userId, session.isActive(at: now),
-                  let user = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [userId]) else { return nil }
-            return (session, SQLiteUserStore.user(user))
+                  let user = try UserRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM users WHERE id = ?"), arguments: [userId]) else { return nil }
+            return (session, user.record)
         }
     }
 
     func refresh(tokenHash: String, successorHash: String, at now: Date, expiresAt: Date) async throws -> RefreshOutcome {
         try await pool.write { db in
-            guard let token = try Row.fetchOne(db, sql: "SELECT * FROM refresh_tokens WHERE token_hash = ?", arguments: [tokenHash]),
-                  let row = try Row.fetchOne(db, sql: "SELECT * FROM sessions WHERE id = ?", arguments: [token["session_id"] as String])
+            guard let token = try RefreshTokenRow.fetchOne(db, key: tokenHash),
+                  var session = try SessionRow.fetchOne(db, key: token.sessionId)?.record
             else { return .unknown }
-            var session = Self.session(row)
             let nowMs = SQLiteStorage.ms(now)
-            if (token["used_at_ms"] as Int64?) != nil {
+            if token.usedAtMs != nil {
                 // A used token again: someone holds a copy. End the whole family.
                 if session.revokedAt == nil {
                     try db.execute(sql: "UPDATE sessions SET revoked_at_ms = ?, revoke_reason = 'refresh-token-reuse' WHERE id = ?",
@@ -261,8 +407,7 @@ struct SQLiteSessionStore: SessionStore {
             }
             guard session.isActive(at: now) else { return .ended(session) }
             try db.execute(sql: "UPDATE refresh_tokens SET used_at_ms = ? WHERE token_hash = ?", arguments: [nowMs, tokenHash])
-            try db.execute(sql: "INSERT INTO refresh_tokens (token_hash, session_id, created_at_ms) VALUES (?, ?, ?)",
-                           arguments: [successorHash, session.id, nowMs])
+            try RefreshTokenRow(tokenHash: successorHash, sessionId: session.id, createdAtMs: nowMs).insert(db)
             try db.execute(sql: "UPDATE sessions SET last_used_at_ms = ?, expires_at_ms = ? WHERE id = ?",
                            arguments: [nowMs, SQLiteStorage.ms(expiresAt), session.id])
             session.lastUsedAt = now
@@ -291,10 +436,10 @@ struct SQLiteSessionStore: SessionStore {
 
     func activeSessions(userId: String, at now: Date) async throws -> [SessionRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: """
+            try SessionRow.fetchAll(db, sql: """
                 SELECT * FROM sessions WHERE user_id = ? AND revoked_at_ms IS NULL AND expires_at_ms > ?
                 ORDER BY created_at_ms DESC, id LIMIT 200
-                """, arguments: [userId, SQLiteStorage.ms(now)]).map(Self.session)
+                """, arguments: [userId, SQLiteStorage.ms(now)]).map(\.record)
         }
     }
 }
@@ -302,13 +447,6 @@ struct SQLiteSessionStore: SessionStore {
 struct SQLiteAuditStore: AuditStore {
     let pool: DatabasePool
     static let genesis = String(repeating: "0", count: 64)
-
-    static func event(_ row: Row) -> AuditEvent {
-        let details = (try? JSONDecoder().decode([String: String].self, from: Data((row["details"] as String).utf8))) ?? [:]
-        return AuditEvent(sequence: row["sequence"], at: SQLiteStorage.date(row["at_ms"] as Int64), action: row["action"], actor: row["actor"],
-                          target: row["target"], address: row["address"], requestId: row["request_id"], details: details,
-                          previousHash: row["previous_hash"], hash: row["hash"])
-    }
 
     /// The canonical text an event's hash covers: its fields in a fixed order, as JSON.
     static func canonical(sequence: Int64, atMs: Int64, _ event: NewAuditEvent) -> String {
@@ -343,17 +481,14 @@ struct SQLiteAuditStore: AuditStore {
 
     func append(_ event: NewAuditEvent) async throws -> AuditEvent {
         try await pool.write { db in
-            let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_events ORDER BY sequence DESC LIMIT 1")
-            let (sequence, overflow) = (last?["sequence"] as Int64? ?? 0).addingReportingOverflow(1)
+            let last = try AuditEventRow.order(AuditEventRow.Columns.sequence.desc).fetchOne(db)
+            let (sequence, overflow) = (last?.sequence ?? 0).addingReportingOverflow(1)
             guard !overflow else { throw StoreError.exhausted(field: "sequence") }
-            let previous = last?["hash"] as String? ?? Self.genesis
+            let previous = last?.hash ?? Self.genesis
             let atMs = SQLiteStorage.ms(Date())
             let hash = Self.hash(previous: previous, canonical: Self.canonical(sequence: sequence, atMs: atMs, event))
-            try db.execute(sql: """
-                INSERT INTO audit_events (sequence, at_ms, action, actor, target, address, request_id, details, previous_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [sequence, atMs, event.action, event.actor, event.target, event.address, event.requestId,
-                                 Self.detailsJSON(event.details), previous, hash])
+            try AuditEventRow(sequence: sequence, atMs: atMs, action: event.action, actor: event.actor, target: event.target, address: event.address,
+                              requestId: event.requestId, details: Self.detailsJSON(event.details), previousHash: previous, hash: hash).insert(db)
             return AuditEvent(sequence: sequence, at: SQLiteStorage.date(atMs), action: event.action, actor: event.actor, target: event.target,
                               address: event.address, requestId: event.requestId, details: event.details, previousHash: previous, hash: hash)
         }
@@ -368,8 +503,8 @@ struct SQLiteAuditStore: AuditStore {
             if let since = filter.since { clauses.append("at_ms >= ?"); arguments.append(SQLiteStorage.ms(since)) }
             if let until = filter.until { clauses.append("at_ms < ?"); arguments.append(SQLiteStorage.ms(until)) }
             arguments.append(limit)
-            return try Row.fetchAll(db, sql: "SELECT * FROM audit_events WHERE \(clauses.joined(separator: " AND ")) ORDER BY sequence LIMIT ?",
-                                    arguments: StatementArguments(arguments)).map(Self.event)
+            return try AuditEventRow.fetchAll(db, sql: "SELECT * FROM audit_events WHERE \(clauses.joined(separator: " AND ")) ORDER BY sequence LIMIT ?",
+                                              arguments: StatementArguments(arguments)).map { try $0.record() }
         }
     }
 
@@ -381,10 +516,10 @@ struct SQLiteAuditStore: AuditStore {
             var last: Int64?
             var expected: Int64 = 1
             var count = 0
-            let cursor = try Row.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY sequence")
+            let cursor = try AuditEventRow.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY sequence")
             while let row = try cursor.next() {
                 count += 1
-                let sequence: Int64 = row["sequence"]
+                let sequence = row.sequence
                 // Sequences as stored, whatever they are (0, negative, the largest): this reads a
                 // database that may have been tampered with, and must not trap on it.
                 if sequence > expected {
@@ -392,18 +527,17 @@ struct SQLiteAuditStore: AuditStore {
                 } else if sequence < expected {
                     problems.append("event \(sequence): sequences start at 1")
                 }
-                let stored: String = row["previous_hash"]
-                if stored != previous {
+                if row.previousHash != previous {
                     problems.append("event \(sequence): its previous hash does not match " + (last.map { "event \($0)" } ?? "the start of the chain"))
                 }
-                let details = (try? JSONDecoder().decode([String: String].self, from: Data((row["details"] as String).utf8)))
-                if details == nil { problems.append("event \(sequence): its details are not a JSON object of strings") }
-                let event = NewAuditEvent(action: row["action"], actor: row["actor"], target: row["target"], address: row["address"],
-                                          requestId: row["request_id"], details: details ?? [:])
-                let hash = Self.hash(previous: stored, canonical: Self.canonical(sequence: sequence, atMs: row["at_ms"], event))
-                let recorded: String = row["hash"]
-                if hash != recorded { problems.append("event \(sequence): its content does not match its hash (altered)") }
-                previous = recorded
+                // Details that do not read are a problem of the chain, reported with the others.
+                let hashed = row.hashed
+                if hashed == nil { problems.append("event \(sequence): its details are not a JSON object of strings") }
+                let event = hashed ?? NewAuditEvent(action: row.action, actor: row.actor, target: row.target, address: row.address,
+                                                    requestId: row.requestId, details: [:])
+                let hash = Self.hash(previous: row.previousHash, canonical: Self.canonical(sequence: sequence, atMs: row.atMs, event))
+                if hash != row.hash { problems.append("event \(sequence): its content does not match its hash (altered)") }
+                previous = row.hash
                 last = sequence
                 // After the largest sequence no event can follow: none is expected.
                 let (next, overflow) = sequence.addingReportingOverflow(1)
