@@ -21,7 +21,7 @@ import Testing
         guard case .expression(let dice) = try await service.odds(of: .expression("2d6"), for: .nobody, by: world.caller) else {
             Issue.record("not an expression's odds"); return
         }
-        #expect(dice.min == 2 && dice.max == 12 && dice.distribution.count == 11 && abs(dice.mean - 7) < 1e-9)
+        #expect(dice.totals.min == 2 && dice.totals.max == 12 && dice.totals.distribution.count == 11 && abs(dice.totals.mean - 7) < 1e-9)
         // A campaign's character: the check's bands, and the chance to reach the difficulty.
         let check = OddsService.Question.check(id: "persuade-merchant", dc: 12, against: nil, againstCheck: nil, advantage: 0, againstAdvantage: 0, tags: [])
         guard case .check(let odds) = try await service.odds(of: check, for: .campaign(id: world.campaign.id, character: world.character.id),

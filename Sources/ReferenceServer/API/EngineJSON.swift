@@ -173,30 +173,33 @@ enum Engine {
         var probability: Double
     }
 
-    /// The exact odds of a dice expression.
+    /// The exact odds of a dice expression: `expression` beside its totals' fields, in one
+    /// object.
     struct ExpressionOdds: Codable, Hashable, Sendable {
         var expression: String
-        var distribution: [Outcome]
-        var mean: Double
-        var stddev: Double
-        var min: Int64
-        var max: Int64
-        /// The probability the work limit left out.
-        var truncated: Double
+        var totals: Totals
 
         init(expression: String, _ distribution: Mechanics.Distribution) {
-            let fields = Totals(distribution)
             self.expression = expression
-            self.distribution = fields.distribution
-            mean = fields.mean
-            stddev = fields.stddev
-            min = fields.min
-            max = fields.max
-            truncated = fields.truncated
+            totals = Totals(distribution)
+        }
+
+        private enum CodingKeys: String, CodingKey { case expression }
+
+        init(from decoder: any Decoder) throws {
+            expression = try decoder.container(keyedBy: CodingKeys.self).decode(String.self, forKey: .expression)
+            totals = try Totals(from: decoder)
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(expression, forKey: .expression)
+            try totals.encode(to: encoder)
         }
     }
 
-    /// A distribution of totals with its moments and bounds.
+    /// A distribution of totals with its moments and bounds (`truncated`: the probability the
+    /// work limit left out).
     struct Totals: Codable, Hashable, Sendable {
         var distribution: [Outcome]
         var mean: Double

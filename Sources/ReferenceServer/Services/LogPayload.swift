@@ -25,13 +25,9 @@ extension LogPayload {
         }
     }
 
-    /// The JSON the log stores, its keys sorted so that the same entry is always the same text.
+    /// The JSON the log stores.
     var json: String {
-        get throws {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return String(decoding: try encoder.encode(self), as: UTF8.self)
-        }
+        get throws { try StoredJSON.text(self) }
     }
 
     /// What replays a roll or a check: its session, nonce and seeds.
