@@ -118,7 +118,7 @@ public enum ServerApplication {
         // give them others).
         let systemClock: @Sendable () -> Date = { Date() }
         let live = InProcessLiveHub()
-        let events = LiveEventPublisher(hub: live)
+        let events = LiveEventPublisher(hub: live, logger: logger)
         let audit = AuditTrail(store: storage.audit)
         let rules = CampaignRules(packs: packs, characters: storage.characters)
         // The accounts read the test's wall clock, when one is given, for the login backoff

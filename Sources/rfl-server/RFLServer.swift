@@ -20,10 +20,12 @@ struct RFLServer: AsyncParsableCommand {
     /// Swift concurrency's tasks run on the server's event loops (NIO's singleton group, which
     /// Hummingbird serves on), so a request's handler, its middlewares and its I/O stay on one
     /// thread instead of hopping between the event loop and the concurrency pool at every
-    /// `await`. Nothing the server does blocks a thread: the database has its own queues and
-    /// password hashing its own pool.
+    /// `await`. What holds a thread for long does not run there: the database has its own
+    /// queues, and the engine's odds, packs, media files and password hashing NIO's thread pool.
     static func main() async {
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        if !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+            FileHandle.standardError.write(Data("warning: Swift concurrency runs on its own pool, not on the event loops\n".utf8))
+        }
         await main(nil)
     }
 }

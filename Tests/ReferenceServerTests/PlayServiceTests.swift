@@ -11,7 +11,7 @@ import Testing
     /// What the service announced.
     final class Announcements: CampaignEventPublisher {
         let events = Mutex<[(CampaignEvent, String?)]>([])
-        func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?) throws { events.withLock { $0.append((event, commitment)) } }
+        func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?) { events.withLock { $0.append((event, commitment)) } }
         var kinds: [String] { events.withLock { $0.map(\.0.kind) } }
     }
 

@@ -297,10 +297,18 @@ struct LiveSocket: Sendable {
 /// Announces stored campaign events to the campaign's live sockets, each rendered once for all.
 struct LiveEventPublisher: CampaignEventPublisher {
     let hub: any LiveHub
+    let logger: Logger
 
-    func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?) throws {
-        let entry = try API.logEntry(event, payload: payload, commitment: commitment)
-        hub.publish(.event(event, envelope: try LiveEnvelope.render(entry, campaignId: event.campaignId)), campaignId: event.campaignId)
+    func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?) {
+        do {
+            let entry = try API.logEntry(event, payload: payload, commitment: commitment)
+            hub.publish(.event(event, envelope: try LiveEnvelope.render(entry, campaignId: event.campaignId)), campaignId: event.campaignId)
+        } catch {
+            // The change is stored; the campaign's sockets read the entry from the log when the
+            // next one arrives after the gap.
+            logger.error("a campaign event could not be announced", metadata: [
+                "campaign": "\(event.campaignId)", "sequence": "\(event.sequence)", "error": "\(error)"])
+        }
     }
 }
 

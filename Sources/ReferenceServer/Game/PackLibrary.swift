@@ -65,11 +65,14 @@ final class PackLibrary: Sendable {
     /// Checks an uploaded pack on its own, then composed with the stored versions of the packs
     /// it requires (the newest that satisfy each requirement).
     func check(upload xml: [UInt8], path: String) async throws -> UploadCheck {
+        let loader = self.loader
+        let described = try await offTheEventLoop { () -> Result<PackInfo, PackError> in
+            do throws(PackError) { return .success(try loader.describe(xml: xml, path: path)) } catch { return .failure(error) }
+        }
         let info: PackInfo
-        do {
-            info = try loader.describe(xml: xml, path: path)
-        } catch {
-            return UploadCheck(info: nil, diagnostics: error.diagnostics.sorted())
+        switch described {
+        case .success(let described): info = described
+        case .failure(let error): return UploadCheck(info: nil, diagnostics: error.diagnostics.sorted())
         }
         let dependencies: [PinnedPack]
         do {
@@ -84,7 +87,8 @@ final class PackLibrary: Sendable {
             sources.append(("\(pack.id)@\(pack.version)", bytes))
         }
         sources.append((path, xml))
-        let diagnostics = loader.validate(sources: sources).filter { $0.path == path || $0.severity == .error }
+        let all = sources
+        let diagnostics = try await offTheEventLoop { loader.validate(sources: all) }.filter { $0.path == path || $0.severity == .error }
         return UploadCheck(info: info, diagnostics: diagnostics)
     }
 
@@ -229,10 +233,15 @@ final class PackLibrary: Sendable {
             }
             sources.append(("\(pack.id)@\(pack.version)", xml))
         }
+        let loader = self.loader
+        let all = sources
+        let result = try await offTheEventLoop { () -> Result<LoadedRuleset, PackError> in
+            do throws(PackError) { return .success(try loader.load(sources: all)) } catch { return .failure(error) }
+        }
         let loaded: LoadedRuleset
-        do {
-            loaded = try loader.load(sources: sources)
-        } catch {
+        switch result {
+        case .success(let ruleset): loaded = ruleset
+        case .failure(let error):
             throw ResolutionProblem(field: "/packs", message: error.diagnostics.filter { $0.severity == .error }.map(\.description)
                 .prefix(5).joined(separator: "; "))
         }

@@ -36,8 +36,15 @@ package struct LocalBlobStore: BlobStore {
 
     package var description: String { "the folder \(root)" }
 
+    // The file calls below run on NIO's thread pool: a blob may be large, and the event loops
+    // serve every connection.
+
     package func put(_ bytes: [UInt8], key: String, contentType: String) async throws {
         let path = try path(key)
+        try await offTheEventLoop { try Self.write(bytes, key: key, to: path) }
+    }
+
+    private static func write(_ bytes: [UInt8], key: String, to path: String) throws {
         if FileManager.default.fileExists(atPath: path) { return }
         let folder = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -53,6 +60,10 @@ package struct LocalBlobStore: BlobStore {
 
     package func get(key: String, range: ClosedRange<Int>?) async throws -> [UInt8]? {
         let path = try path(key)
+        return try await offTheEventLoop { try Self.read(path, range: range) }
+    }
+
+    private static func read(_ path: String, range: ClosedRange<Int>?) throws -> [UInt8]? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         guard let range else { return Array(try handle.readToEnd() ?? Data()) }
@@ -69,11 +80,13 @@ package struct LocalBlobStore: BlobStore {
     }
 
     package func contains(key: String) async throws -> Bool {
-        FileManager.default.fileExists(atPath: try path(key))
+        let path = try path(key)
+        return try await offTheEventLoop { FileManager.default.fileExists(atPath: path) }
     }
 
     package func delete(key: String) async throws {
-        try? FileManager.default.removeItem(atPath: try path(key))
+        let path = try path(key)
+        try await offTheEventLoop { try? FileManager.default.removeItem(atPath: path) }
     }
 
     /// Files on the server's disk are reached through the server only.

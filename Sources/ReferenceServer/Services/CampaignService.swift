@@ -56,7 +56,7 @@ struct CampaignService: Sendable {
                                                       log: NewCampaignEvent(kind: "campaign.archived", actorId: caller.userId, payload: "{}"))
         if let event {
             try await audit.record("campaign.archived", by: caller, target: record.id)
-            try events.publish(event, commitment: nil)
+            events.publish(event, commitment: nil)
         }
         return record
     }
@@ -81,7 +81,7 @@ struct CampaignService: Sendable {
         switch try await store.acceptInvitation(codeHash: Hex.sha256(code), userId: user.id, at: now(), log: joining) {
         case .joined(let campaign, let event):
             try await audit.record("campaign.joined", by: caller, target: campaign.id)
-            try events.publish(event, commitment: nil)
+            events.publish(event, commitment: nil)
             return (campaign, .player)
         case .alreadyMember(let campaign):
             return (campaign, try await store.role(campaignId: campaign.id, userId: user.id) ?? .player)
@@ -122,6 +122,6 @@ struct CampaignService: Sendable {
             throw GameError.lastGameMaster
         }
         try await audit.record("member.removed", by: caller, target: campaignId, ["user": userId])
-        try events.publish(event, commitment: nil)
+        events.publish(event, commitment: nil)
     }
 }

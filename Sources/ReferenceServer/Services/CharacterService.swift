@@ -33,7 +33,7 @@ struct CharacterService: Sendable {
                                      stats: [:], sources: [], version: 1, createdAt: created, updatedAt: created)
         record.stats = try Self.checkedStats(stats, onto: record, loaded)
         let event = try await store.create(record, log: Self.logged("character.created", record, by: caller, ["character": record.id, "name": record.name]))
-        try events.publish(event, commitment: nil)
+        events.publish(event, commitment: nil)
         return (record, loaded)
     }
 
@@ -63,7 +63,7 @@ struct CharacterService: Sendable {
             throw GameError.characterNotFound
         }
         try await audit.record("character.deleted", by: caller, target: record.id, ["campaign": campaign.id, "name": record.name])
-        try events.publish(event, commitment: nil)
+        events.publish(event, commitment: nil)
     }
 
     /// Applies a source of the ruleset for `duration` rounds (for good when nil); applying it
@@ -145,7 +145,7 @@ struct CharacterService: Sendable {
         } catch StoreError.notFound {
             throw GameError.characterNotFound
         }
-        try events.publish(stored.event, commitment: nil)
+        events.publish(stored.event, commitment: nil)
         return stored.character
     }
 }

@@ -48,7 +48,7 @@ struct MediaService: Sendable {
     func upload(_ bytes: [UInt8], ownerId: String, by caller: Caller) async throws -> MediaRecord {
         guard bytes.count <= limits.maxBytes else { throw MediaServiceError.tooLarge(max: limits.maxBytes) }
         guard let type = MediaType.detect(bytes) else { throw MediaServiceError.typeUnknown }
-        let sha256 = Hex.sha256(bytes)
+        let sha256 = try await offTheEventLoop { Hex.sha256(bytes) }
         // A random id of the server's making: nothing about the file or its uploader shows in it.
         let record = MediaRecord(id: "m_" + Base64URL.encode((0..<18).map { _ in UInt8.random(in: 0...255) }), ownerId: ownerId,
                                  sha256: sha256, size: bytes.count, contentType: type, createdAt: now())

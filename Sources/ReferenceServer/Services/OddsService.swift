@@ -75,7 +75,8 @@ struct OddsService: Sendable {
                     guard let sheet else { throw GameError.fieldRequired("/character") }
                     for reference in expression.statReferences { stats[reference] = try sheet.value(reference) }
                 }
-                return .expression(Engine.ExpressionOdds(expression: text, try expression.odds(stats: stats)))
+                let given = stats
+                return .expression(Engine.ExpressionOdds(expression: text, try await offTheEventLoop { try expression.odds(stats: given) }))
             } catch let error as EngineError {
                 throw GameError.rulesRefuse(field: "/expression", reason: error.description)
             }
@@ -86,10 +87,12 @@ struct OddsService: Sendable {
                 if let against {
                     guard let campaign else { throw GameError.fieldInvalid("/against") }
                     let other = try CampaignRules.sheet(try await rules.character(against, in: campaign.id), loaded)
-                    return .check(Engine.CheckOdds(try sheet.checkOdds(id, against: other, opposingCheck: againstCheck, advantage: advantage,
-                                                                       opposingAdvantage: againstAdvantage, tags: tags)))
+                    return .check(Engine.CheckOdds(try await offTheEventLoop {
+                        try sheet.checkOdds(id, against: other, opposingCheck: againstCheck, advantage: advantage,
+                                            opposingAdvantage: againstAdvantage, tags: tags)
+                    }))
                 }
-                return .check(Engine.CheckOdds(try sheet.checkOdds(id, dc: dc ?? 0, advantage: advantage, tags: tags)))
+                return .check(Engine.CheckOdds(try await offTheEventLoop { try sheet.checkOdds(id, dc: dc ?? 0, advantage: advantage, tags: tags) }))
             } catch let error as EngineError {
                 throw GameError.rulesRefuse(field: "/check", reason: error.description)
             }

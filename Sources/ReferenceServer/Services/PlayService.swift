@@ -42,7 +42,7 @@ struct PlayService: Sendable {
         } catch StoreError.conflict {
             throw GameError.sessionAlreadyOpen
         }
-        try events.publish(event, commitment: stored.commitment)
+        events.publish(event, commitment: stored.commitment)
         try await audit.record("play_session.started", by: caller, target: campaign.id, ["session": stored.id, "commitment": stored.commitment])
         return stored
     }
@@ -52,7 +52,7 @@ struct PlayService: Sendable {
         let session = try await session(id, campaignId: campaign.id)
         do {
             let (stored, event) = try await store.setClientSeed(seed, sessionId: session.id, actorId: caller.userId ?? "")
-            try events.publish(event, commitment: stored.commitment)
+            events.publish(event, commitment: stored.commitment)
             return stored
         } catch StoreError.conflict {
             throw GameError.playSessionEnded
@@ -64,7 +64,7 @@ struct PlayService: Sendable {
         let session = try await session(id, campaignId: campaignId)
         do {
             let (stored, event) = try await store.endSession(id: session.id, actorId: caller.userId ?? "", at: now())
-            try events.publish(event, commitment: stored.commitment)
+            events.publish(event, commitment: stored.commitment)
             try await audit.record("play_session.ended", by: caller, target: stored.campaignId, ["session": stored.id, "rolls": String(stored.rolls)])
             return stored
         } catch StoreError.conflict {
@@ -239,7 +239,7 @@ struct PlayService: Sendable {
         case .recorded(let event):
             let (commitment, made) = made.withLock { $0 }
             let payload = try made ?? LogPayload.stored(kind: event.kind, json: event.payload)
-            try events.publish(event, payload: payload, commitment: commitment)
+            events.publish(event, payload: payload, commitment: commitment)
             return Played(event: event, payload: payload, commitment: commitment, replayed: false)
         case .replayed(let event):
             return Played(event: event, payload: try LogPayload.stored(kind: event.kind, json: event.payload),

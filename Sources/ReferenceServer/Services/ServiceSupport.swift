@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 
 /// Who asks a service for something, as the audit log records it: the user, the client's
 /// address and the request's id. Services take it as an argument; they read nothing of HTTP.
@@ -51,16 +52,23 @@ enum GameError: Error, Equatable, Sendable {
     case dcOrAgainst
 }
 
+/// Runs work that holds a thread for long (the engine's odds, loading packs, files of media) on
+/// NIO's thread pool, off the event loops that serve every connection, as password hashing is.
+func offTheEventLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await NIOThreadPool.singleton.runIfActive(work)
+}
+
 /// Where services announce the campaign events they stored: the live sockets of the campaign.
 protocol CampaignEventPublisher: Sendable {
     /// The event as stored, with its payload read (nil: to be read from the event) and its play
-    /// session's commitment when it has one.
-    func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?) throws
+    /// session's commitment when it has one. It cannot fail the change, which is already stored:
+    /// a socket that misses it reads it from the log.
+    func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?)
 }
 
 extension CampaignEventPublisher {
-    func publish(_ event: CampaignEvent, commitment: String?) throws {
-        try publish(event, payload: nil, commitment: commitment)
+    func publish(_ event: CampaignEvent, commitment: String?) {
+        publish(event, payload: nil, commitment: commitment)
     }
 }
 
