@@ -58,17 +58,6 @@ extension API {
     /// The contract's bounds of a source's `duration`, in rounds.
     static let durations = 1...1_000_000
 
-    /// Base values as given, within the contract's bounds (400 naming the field), then checked by
-    /// the engine and keyed by their qualified ids.
-    static func checkedStats(_ given: [String: Int], onto record: CharacterRecord, _ loaded: LoadedRuleset) throws(Problem) -> [String: Int64] {
-        try boundedStats(given)
-        do {
-            return try CharacterService.checkedStats(given, onto: record, loaded)
-        } catch {
-            throw Problem(error)
-        }
-    }
-
     /// Base values within the contract's bounds, checked again before the rules see them.
     static func boundedStats(_ given: [String: Int]) throws(Problem) {
         for (id, value) in given.sorted(by: { $0.key < $1.key }) { _ = try bounded(value, statValues, field: "/stats/\(id)") }

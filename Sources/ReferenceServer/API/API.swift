@@ -115,7 +115,7 @@ struct API: APIProtocol {
     func getPasswordPolicy(_ input: Operations.GetPasswordPolicy.Input) async throws -> Operations.GetPasswordPolicy.Output {
         let policy = services.accounts.policy
         return .ok(.init(body: .json(.init(minLength: policy.minimumLength, maxLength: policy.maximumLength,
-                                           refuses: [.common, .repetitive, .username, .serviceName]))))
+                                           refuses: PasswordPolicy.refusals.compactMap { .init(rawValue: $0) }))))
     }
 
     func getMe(_ input: Operations.GetMe.Input) async throws -> Operations.GetMe.Output {

@@ -24,6 +24,9 @@ package struct PasswordPolicy: Sendable {
         case containsServiceName
     }
 
+    /// What the policy refuses besides the lengths, as `GET /v1/auth/password-policy` names it.
+    package static let refusals = ["common", "repetitive", "username", "service_name"]
+
     package func check(_ password: String, username: String) -> Refusal? {
         let normalized = Self.normalize(password)
         let count = normalized.count

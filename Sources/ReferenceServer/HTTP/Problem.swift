@@ -57,44 +57,21 @@ package struct Problem: Error, Sendable {
 
     package static let typePrefix = "urn:roll-for-language:problem:"
 
-    /// The problem as JSON in `language`.
+    /// The problem as JSON in `language`: the contract's `Problem`.
     package func json(_ localizer: Localizer, _ language: Language, instance: String?, requestId: String?) -> String {
-        var writer = JSONWriter()
-        writer.beginObject()
-        writer.field("type", Self.typePrefix + slug)
-        writer.field("title", localizer.text(title, language, arguments))
-        writer.field("status", Int(status.code))
-        if let detail { writer.field("detail", localizer.text(detail, language, arguments)) }
-        if let instance { writer.field("instance", instance) }
-        if let requestId { writer.field("request_id", requestId) }
-        if !errors.isEmpty {
-            writer.key("errors")
-            writer.beginArray()
-            for error in errors {
-                writer.beginObject()
-                writer.field("field", error.field)
-                writer.field("message", localizer.text(error.message, language, error.arguments))
-                writer.endObject()
-            }
-            writer.endArray()
-        }
-        if !diagnostics.isEmpty {
-            writer.key("diagnostics")
-            writer.beginArray()
-            for diagnostic in diagnostics {
-                writer.beginObject()
-                writer.field("path", diagnostic.path)
-                writer.field("line", diagnostic.line)
-                writer.field("column", diagnostic.column)
-                writer.field("severity", diagnostic.severity)
-                writer.field("code", diagnostic.code)
-                writer.field("message", diagnostic.message)
-                writer.endObject()
-            }
-            writer.endArray()
-        }
-        writer.endObject()
-        return writer.output
+        let body = Components.Schemas.Problem(
+            _type: Self.typePrefix + slug, title: localizer.text(title, language, arguments), status: Int(status.code),
+            detail: detail.map { localizer.text($0, language, arguments) }, instance: instance, requestId: requestId,
+            errors: errors.isEmpty ? nil : errors.map { .init(field: $0.field, message: localizer.text($0.message, language, $0.arguments)) },
+            diagnostics: diagnostics.isEmpty ? nil : diagnostics.map {
+                .init(path: $0.path, line: $0.line, column: $0.column, severity: $0.severity == "error" ? .error : .warning, code: $0.code,
+                      message: $0.message)
+            })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        // Strings and whole numbers only: encoding cannot fail; were it to, the bare problem.
+        return (try? encoder.encode(body)).map { String(decoding: $0, as: UTF8.self) }
+            ?? #"{"type":"\#(Self.typePrefix)internal","title":"Internal error","status":500}"#
     }
 
     // The problems the server answers, in one place.
