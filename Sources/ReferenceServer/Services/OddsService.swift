@@ -41,8 +41,9 @@ struct OddsService: Sendable {
             break
         case .campaign(let id, let characterId):
             // A campaign that is not the caller's is answered as missing.
-            guard let userId = caller.userId, try await campaigns.role(campaignId: id, userId: userId) != nil,
-                  let record = try await campaigns.campaign(id: id) else { throw GameError.campaignNotFound }
+            guard let userId = caller.userId, let record = try await campaigns.membership(campaignId: id, userId: userId)?.campaign else {
+                throw GameError.campaignNotFound
+            }
             campaign = record
             let rules = try await rules.ruleset(of: record)
             loaded = rules
