@@ -17,6 +17,11 @@ made, not attacked). Then:
    socket's receiving its event: p50, p99 and the maximum over all deliveries;
 3. the server's resident memory with the sockets connected.
 
+With --routes, before the rolls: the same wrk load for --route-duration seconds on each of a
+ladder of operations, from `/healthz` without a token to a roll, printing requests a second and
+the server's CPU time per request for each: what each layer of a roll costs (the token and its
+session, the membership, the body and its contract, the write and its entry).
+
 With --bare, the same wrk run against a bare Hummingbird route that decodes and echoes the same
 JSON body (scripts/bare-route, built with `swift build -c release --package-path
 scripts/bare-route`), right after the rolls: how far the server is from the framework. With
@@ -98,6 +103,27 @@ def run_sockets(url, tokens, ready, start, results, count):
     asyncio.run(sockets_worker(url, tokens, ready, start, results, count))
 
 
+def cpu_seconds(pid):
+    """The user and system CPU time a process has used so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(command, pid):
+    """Runs wrk and prints its output with the CPU time the server under it spent per request:
+    unlike requests a second, that figure barely moves when something else shares the cores."""
+    before = cpu_seconds(pid)
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    spent = cpu_seconds(pid) - before
+    print(output, flush=True)
+    requests = re.search(r"(\d+) requests in", output)
+    if requests and int(requests.group(1)) > 0:
+        print(f"server CPU time per request: {spent / int(requests.group(1)) * 1e6:.0f} µs "
+              f"({spent:.1f} s over {requests.group(1)} requests)", flush=True)
+    return output
+
+
 def measure_bare(arguments, script, folder):
     """The same wrk run (same body, connections and duration) against the bare route."""
     port = free_port()
@@ -112,10 +138,41 @@ def measure_bare(arguments, script, folder):
         command = ["wrk", "-t2", f"-c{arguments.connections}", f"-d{arguments.duration}s", "--latency", "-s", script,
                    f"http://127.0.0.1:{port}/echo"]
         print("bare route: $ " + " ".join(command).replace(folder, "$TMP"), flush=True)
-        print(subprocess.run(command, capture_output=True, text=True, check=True).stdout, flush=True)
+        run_wrk(command, bare.pid)
     finally:
         bare.terminate()
         bare.wait(timeout=30)
+
+
+def measure_routes(arguments, folder, base, pid, token, campaign):
+    """Each operation of the ladder under the same wrk load, one after another."""
+    ladder = [
+        ("GET /healthz, no token", "GET", "/healthz", None, False),
+        ("GET /healthz, a token (its session read)", "GET", "/healthz", None, True),
+        ("GET /v1/me", "GET", "/v1/me", None, True),
+        ("POST /v1/sample-rolls (a body, its contract, a roll)", "POST", "/v1/sample-rolls", '{"expression":"1d20+5"}', True),
+        ("GET /v1/campaigns/{id} (the membership read)", "GET", f"/v1/campaigns/{campaign}", None, True),
+        ("POST /v1/campaigns/{id}/rolls (the write, the entry)", "POST", f"/v1/campaigns/{campaign}/rolls", '{"expression":"1d20+5"}', True),
+    ]
+    print(f"CPU time per request, wrk -t2 -c{arguments.connections} -d{arguments.route_duration}s each:", flush=True)
+    for index, (name, method, path, body, signed) in enumerate(ladder):
+        script = os.path.join(folder, f"route{index}.lua")
+        with open(script, "w") as lua:
+            lua.write(f'wrk.method = "{method}"\n')
+            if body:
+                lua.write(f"wrk.body = '{body}'\n")
+                lua.write('wrk.headers["Content-Type"] = "application/json"\n')
+            if signed:
+                lua.write(f'wrk.headers["Authorization"] = "Bearer {token}"\n')
+        command = ["wrk", "-t2", f"-c{arguments.connections}", f"-d{arguments.route_duration}s", "-s", script, base + path]
+        before = cpu_seconds(pid)
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        spent = cpu_seconds(pid) - before
+        requests = int(re.search(r"(\d+) requests in", output).group(1))
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+        non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+        print(f"  {name:55s} {rate:9.0f} requests/s  {spent / max(requests, 1) * 1e6:6.0f} µs"
+              + (f"  ({non2xx.group(1)} not 2xx)" if non2xx else ""), flush=True)
 
 
 def main():
@@ -128,6 +185,8 @@ def main():
     parser.add_argument("--players", type=int, default=50)
     parser.add_argument("--bare", help="the bare-route binary to measure beside the server")
     parser.add_argument("--rolls-only", action="store_true", help="skip the live sockets")
+    parser.add_argument("--routes", action="store_true", help="first, the CPU time per request of a ladder of operations")
+    parser.add_argument("--route-duration", type=int, default=10)
     arguments = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed (apt-get install wrk)")
@@ -171,6 +230,9 @@ def main():
         call(base, "POST", f"/v1/campaigns/{campaign}/sessions", master)
         print(f"rfl-server {arguments.binary}, port {port}, campaign {campaign}, {len(players)} players", flush=True)
 
+        if arguments.routes:
+            measure_routes(arguments, folder, base, server.pid, tokens[0], campaign)
+
         # 1. Authenticated rolls with wrk.
         script = os.path.join(folder, "roll.lua")
         with open(script, "w") as lua:
@@ -181,8 +243,7 @@ def main():
         command = ["wrk", "-t2", f"-c{arguments.connections}", f"-d{arguments.duration}s", "--latency", "-s", script,
                    f"{base}/v1/campaigns/{campaign}/rolls"]
         print("$ " + " ".join(command).replace(folder, "$TMP"), flush=True)
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        print(output, flush=True)
+        output = run_wrk(command, server.pid)
         non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
         if non2xx:
             print(f"warning: {non2xx.group(1)} answers were not 2xx", flush=True)

@@ -261,6 +261,42 @@ import Testing
         #expect(try StoredJSON.text(["b": "2", "a": "1"]) == #"{"a":"1","b":"2"}"#)
     }
 
+    // MARK: - Many callers at once
+
+    /// Reads run synchronously on the thread that asks and writes on GRDB's writer queue: with
+    /// far more callers than the pool has readers (GRDB's default is five), mixing short reads,
+    /// long reads on the thread pool and writes, every call finishes, and the log's sequence
+    /// stays gap-free. (A reader held across a suspension while an executor waits for one would
+    /// hang this test.)
+    @Test func manyReadersAndWritersAtOnceAllFinish() async throws {
+        let database = try await Self.world()
+        let storage = database.storage
+        let writers = 64
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<400 {
+                group.addTask {
+                    switch index % 5 {
+                    case 0:
+                        #expect(try await storage.campaigns.membership(campaignId: "c-1", userId: "u-1")?.role == .gameMaster)
+                    case 1:
+                        #expect(try await storage.users.user(id: "u-2")?.username == "ben")
+                    case 2:
+                        _ = try await storage.play.events(campaignId: "c-1", CampaignEventFilter(), after: nil, limit: 500)
+                    case 3:
+                        #expect(try await storage.campaigns.campaign(id: "c-1")?.name == "The night market")
+                    default:
+                        if index / 5 < writers {
+                            _ = try await storage.play.append(campaignId: "c-1", NewCampaignEvent(kind: "note", actorId: "u-1", payload: "{}"))
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let events = try await storage.play.events(campaignId: "c-1", CampaignEventFilter(), after: nil, limit: 500)
+        #expect(events.map(\.sequence) == Array(1...Int64(writers)))
+    }
+
     // MARK: - A database written before
 
     /// Rows written by the statements the stores used before their rows were records, read

@@ -10,9 +10,9 @@ extension API {
 
     /// The version an If-Match names; 428 without one, 412 when it is not `current`.
     static func expectedVersion(_ ifMatch: String?, current: Int) throws(Problem) -> Int {
-        guard let header = ifMatch?.trimmingCharacters(in: .whitespaces), !header.isEmpty else { throw Problem.preconditionRequired() }
+        guard let header = ifMatch?.trimmingOWS, !header.isEmpty else { throw Problem.preconditionRequired() }
         if header == "*" { return current }
-        let tags = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let tags = header.split(separator: ",").map(\.trimmingOWS)
         for tag in tags {
             let strong = tag.hasPrefix("W/") ? String(tag.dropFirst(2)) : tag
             if strong == etag(current) { return current }
@@ -23,7 +23,7 @@ extension API {
     /// The languages names are given in: those of `?lang=` (at most two), or the negotiated one.
     func languages(_ parameter: String?) throws -> [String] {
         if let parameter, !parameter.isEmpty {
-            return Array(parameter.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.prefix(2))
+            return Array(parameter.split(separator: ",").map { $0.trimmingOWS.lowercased() }.prefix(2))
         }
         return [try info.language.rawValue]
     }

@@ -35,7 +35,7 @@ extension API {
 
     static func range(_ header: String?, size: Int) -> RangeRequest {
         guard let header, header.hasPrefix("bytes="), !header.contains(",") else { return .whole }
-        let spec = header.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        let spec = header.dropFirst(6).trimmingOWS
         let parts = spec.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else { return .whole }
         if parts[0].isEmpty {
@@ -58,7 +58,7 @@ extension API {
         ResponseOverrides.current?.set(.contentType, record.contentType)
         ResponseOverrides.current?.set(.cacheControl, "private, max-age=86400")
         if let match = input.headers.ifNoneMatch, match == "*" || match.split(separator: ",").contains(where: {
-            let tag = $0.trimmingCharacters(in: .whitespaces)
+            let tag = $0.trimmingOWS
             return tag == etag || tag == "W/" + etag
         }) {
             return .notModified(.init(headers: .init(eTag: etag)))

@@ -300,6 +300,9 @@ struct LiveEventPublisher: CampaignEventPublisher {
     let logger: Logger
 
     func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?) {
+        // The event is stored before this runs, so a socket that subscribes after this count
+        // finds it in the log when it catches up.
+        guard hub.subscriberCount(campaignId: event.campaignId) > 0 else { return }
         do {
             let entry = try API.logEntry(event, payload: payload, commitment: commitment)
             hub.publish(.event(event, envelope: try LiveEnvelope.render(entry, campaignId: event.campaignId)), campaignId: event.campaignId)
@@ -348,7 +351,7 @@ struct LiveUpgradeMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let protocols = request.headers[values: .upgrade].flatMap { $0.split(separator: ",") }
-        guard protocols.contains(where: { $0.trimmingCharacters(in: .whitespaces).lowercased() == "websocket" }) else {
+        guard protocols.contains(where: { $0.trimmingOWS.lowercased() == "websocket" }) else {
             return try await next(request, context)
         }
         guard let operation = context.operation, operation.id == "connectLive" else { throw Problem.validation("Upgrade", .fieldInvalid) }

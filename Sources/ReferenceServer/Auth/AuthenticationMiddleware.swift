@@ -25,7 +25,7 @@ struct Authenticator: Sendable {
     func authenticate(token: String) async throws -> Outcome {
         let claims: AccessClaims
         do {
-            claims = try await tokens.verify(token.trimmingCharacters(in: .whitespaces))
+            claims = try await tokens.verify(token.trimmingOWS)
         } catch {
             return .refused(.tokenInvalid)
         }

@@ -30,6 +30,9 @@ package protocol LiveHub: Sendable {
     /// Records its end (and publishes the new presence when the user's last socket goes).
     func disconnect(campaignId: String, userId: String)
     func presence(campaignId: String) -> [PresenceEntry]
+    /// The campaign's subscribers now. A publisher with none to tell skips rendering the
+    /// message: a socket that subscribes later reads what it missed from the log.
+    func subscriberCount(campaignId: String) -> Int
 }
 
 /// One subscriber's stream of messages. A subscriber that falls `limit` messages behind is cut
@@ -130,7 +133,6 @@ package final class InProcessLiveHub: LiveHub {
         connected.withLock { Self.sorted($0[campaignId]) }
     }
 
-    /// Subscribers of a campaign now (for tests and metrics).
     package func subscriberCount(campaignId: String) -> Int {
         subscribers.withLock { $0[campaignId]?.count ?? 0 }
     }

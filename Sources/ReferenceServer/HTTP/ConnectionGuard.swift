@@ -216,7 +216,7 @@ final class RequestGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static func handshakeRefusal(_ head: HTTPRequestHead, first: Bool) -> (status: HTTPResponseStatus, headers: HTTPHeaders)? {
         let connection = head.headers[canonicalForm: "connection"].map { $0.lowercased() }
         let keys = head.headers[canonicalForm: "sec-websocket-key"]
-        let key = keys.first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let key = keys.first.map(\.trimmingOWS) ?? ""
         let length = head.headers[canonicalForm: "content-length"]
         guard first, head.method == .GET, connection.contains("upgrade"), keys.count == 1, key.utf8.count == 24,
               Data(base64Encoded: key)?.count == 16, !head.headers.contains(name: "transfer-encoding"), length.allSatisfy({ $0 == "0" })

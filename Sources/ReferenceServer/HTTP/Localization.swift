@@ -12,7 +12,7 @@ package enum Language: String, Sendable, CaseIterable {
         guard let header, !header.isEmpty else { return fallback }
         var ranges: [(tag: String, q: Double, order: Int)] = []
         for (order, item) in header.split(separator: ",").prefix(32).enumerated() {
-            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = item.split(separator: ";").map(\.trimmingOWS)
             guard let tag = parts.first?.lowercased(), !tag.isEmpty else { continue }
             var q = 1.0
             for parameter in parts.dropFirst() where parameter.lowercased().hasPrefix("q=") {

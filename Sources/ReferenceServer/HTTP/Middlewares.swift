@@ -74,7 +74,7 @@ struct ScopeMiddleware: RouterMiddleware {
     static func clientAddress(forwardedFor values: [String], peer: String?, trustedProxies: [AddressRange]) -> String {
         guard let peer else { return "unknown" }
         guard trustedProxies.contains(where: { $0.contains(peer) }), !values.isEmpty else { return peer }
-        let hops = values.joined(separator: ",").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let hops = values.joined(separator: ",").split(separator: ",").map(\.trimmingOWS)
         for hop in hops.reversed() {
             guard AddressRange.bytes(of: hop) != nil else { return peer }
             if !trustedProxies.contains(where: { $0.contains(hop) }) { return hop }

@@ -142,7 +142,7 @@ package final class APIContract: Sendable {
             if body.isEmpty {
                 if expected.required { errors.append(.init("/", .fieldRequired)) }
             } else {
-                let mediaType = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+                let mediaType = contentType?.split(separator: ";").first?.trimmingOWS.lowercased()
                 guard expected.mediaType == "*/*" || mediaType == expected.mediaType else { throw Problem.unsupportedMediaType(expected.mediaType) }
                 // Only JSON bodies have a schema to check here (a pack's XML is checked by its loader).
                 guard expected.mediaType == "application/json" else { return errors }

@@ -111,7 +111,7 @@ struct ContentService: Sendable {
             presented = parts.count == 2 && parts[0].lowercased() == "bearer" ? Array(parts[1].utf8) : []
             expected = Array(secret.utf8)
         case .hmac:
-            let text = delivery.signature?.trimmingCharacters(in: .whitespaces) ?? ""
+            let text = delivery.signature?.trimmingOWS ?? ""
             presented = text.lowercased().hasPrefix("sha256=") ? Array(text.dropFirst(7).lowercased().utf8) : []
             let mac = HMAC<SHA256>.authenticationCode(for: delivery.body, using: SymmetricKey(data: Array(secret.utf8)))
             expected = Array(Hex.string(mac).utf8)

@@ -228,7 +228,7 @@ struct SQLiteContentStore: ContentStore {
     }
 
     func entry(id: String) async throws -> ContentEntry? {
-        try await pool.read { db in
+        try pool.readHere { db in
             try ContentEntryRow.fetchOne(db, key: id).map { try ContentEntryRow.entry($0.data) }
         }
     }
@@ -300,7 +300,7 @@ struct SQLiteContentStore: ContentStore {
         let limit = max(0, query.limit)
         arguments += [limit == .max ? limit : limit + 1, max(0, query.offset)]
         let statementArguments = StatementArguments(arguments)
-        let rows = try await pool.read { db in
+        let rows = try await pool.readAside { db in
             try SearchHitRow.fetchAll(db, sql: """
                 SELECT entry_id, kind, lang, tags,
                        highlight(search_index, 0, char(57344), char(57345)) AS marked_title,
@@ -327,7 +327,7 @@ struct SQLiteContentStore: ContentStore {
     }
 
     func counts() async throws -> (entries: Int, indexed: Int) {
-        try await pool.read { db in
+        try await pool.readAside { db in
             (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM content_entries") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_index") ?? 0)
         }
     }
@@ -422,11 +422,11 @@ struct SQLiteMediaStore: MediaStore {
     }
 
     func media(id: String) async throws -> MediaRecord? {
-        try await pool.read { db in try MediaRow.fetchOne(db, key: id)?.record }
+        try pool.readHere { db in try MediaRow.fetchOne(db, key: id)?.record }
     }
 
     func media(ownerId: String, after cursor: (createdAtMs: Int64, id: String)?, limit: Int) async throws -> [MediaRecord] {
-        try await pool.read { db in
+        try pool.readHere { db in
             guard let cursor else {
                 return try MediaRow.fetchAll(db, sql: "SELECT * FROM media WHERE owner_id = ? ORDER BY created_at_ms DESC, id LIMIT ?",
                                              arguments: [ownerId, limit]).map(\.record)
@@ -440,17 +440,17 @@ struct SQLiteMediaStore: MediaStore {
     }
 
     func usedBytes(ownerId: String) async throws -> Int {
-        try await pool.read { db in
+        try pool.readHere { db in
             try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(size), 0) FROM media WHERE owner_id = ?", arguments: [ownerId]) ?? 0
         }
     }
 
     func isUsed(sha256: String) async throws -> Bool {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media WHERE sha256 = ?", arguments: [sha256]) ?? 0 > 0 }
+        try pool.readHere { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM media WHERE sha256 = ?", arguments: [sha256]) ?? 0 > 0 }
     }
 
     func contents() async throws -> [(sha256: String, contentType: String, size: Int)] {
-        try await pool.read { db in
+        try await pool.readAside { db in
             try MediaContentRow.fetchAll(db, sql: """
                 SELECT sha256, MIN(content_type) AS content_type, MIN(size) AS size FROM media GROUP BY sha256 ORDER BY sha256
                 """).map { ($0.sha256, $0.contentType, $0.size) }

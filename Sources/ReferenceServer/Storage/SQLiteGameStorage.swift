@@ -421,17 +421,17 @@ struct SQLitePackStore: PackStore {
     }
 
     func pack(id: String, version: String) async throws -> PackRecord? {
-        try await pool.read { db in try PackRow.fetchOne(db, key: [PackRow.Columns.id.name: id, PackRow.Columns.version.name: version])?.record() }
+        try pool.readHere { db in try PackRow.fetchOne(db, key: [PackRow.Columns.id.name: id, PackRow.Columns.version.name: version])?.record() }
     }
 
     func xml(id: String, version: String) async throws -> [UInt8]? {
-        try await pool.read { db in
+        try await pool.readAside { db in
             try Data.fetchOne(db, sql: "SELECT xml FROM packs WHERE id = ? AND version = ?", arguments: [id, version]).map { Array($0) }
         }
     }
 
     func packs(id: String?, includeRetired: Bool) async throws -> [PackRecord] {
-        try await pool.read { db in
+        try pool.readHere { db in
             var request = PackRow.all()
             if let id { request = request.filter(PackRow.Columns.id == id) }
             if !includeRetired { request = request.filter(PackRow.Columns.retiredAtMs == nil) }
@@ -463,11 +463,11 @@ struct SQLiteCampaignStore: CampaignStore {
     }
 
     func campaign(id: String) async throws -> CampaignRecord? {
-        try await pool.read { db in try CampaignRow.fetchOne(db, key: id)?.record() }
+        try pool.readHere { db in try CampaignRow.fetchOne(db, key: id)?.record() }
     }
 
     func campaigns(memberId: String) async throws -> [(campaign: CampaignRecord, role: CampaignRole)] {
-        try await pool.read { db in
+        try pool.readHere { db in
             try CampaignMembershipRow.fetchAll(db, sql: """
                 SELECT c.*, m.role AS member_role FROM campaigns c JOIN campaign_members m ON m.campaign_id = c.id
                 WHERE m.user_id = ? ORDER BY c.created_at_ms DESC, c.id LIMIT 500
@@ -476,14 +476,14 @@ struct SQLiteCampaignStore: CampaignStore {
     }
 
     func role(campaignId: String, userId: String) async throws -> CampaignRole? {
-        try await pool.read { db in
+        try pool.readHere { db in
             try String.fetchOne(db, sql: "SELECT role FROM campaign_members WHERE campaign_id = ? AND user_id = ?", arguments: [campaignId, userId])
                 .flatMap(CampaignRole.init(rawValue:))
         }
     }
 
     func membership(campaignId: String, userId: String) async throws -> (campaign: CampaignRecord, role: CampaignRole)? {
-        try await pool.read { db in
+        try pool.readHere { db in
             try CampaignMembershipRow.fetchOne(db.cachedStatement(sql: """
                 SELECT c.*, m.role AS member_role FROM campaigns c JOIN campaign_members m ON m.campaign_id = c.id
                 WHERE c.id = ? AND m.user_id = ?
@@ -492,7 +492,7 @@ struct SQLiteCampaignStore: CampaignStore {
     }
 
     func members(campaignId: String) async throws -> [MemberRecord] {
-        try await pool.read { db in
+        try pool.readHere { db in
             try NamedMemberRow.fetchAll(db, sql: """
                 SELECT m.*, u.username FROM campaign_members m JOIN users u ON u.id = m.user_id
                 WHERE m.campaign_id = ? ORDER BY m.joined_at_ms, u.username
@@ -564,11 +564,11 @@ struct SQLiteCharacterStore: CharacterStore {
     }
 
     func character(id: String) async throws -> CharacterRecord? {
-        try await pool.read { db in try CharacterRow.fetchOne(db, key: id)?.record() }
+        try pool.readHere { db in try CharacterRow.fetchOne(db, key: id)?.record() }
     }
 
     func characters(campaignId: String) async throws -> [CharacterRecord] {
-        try await pool.read { db in
+        try pool.readHere { db in
             try CharacterRow.fetchAll(db, sql: "SELECT * FROM characters WHERE campaign_id = ? ORDER BY created_at_ms, id LIMIT 1000",
                                       arguments: [campaignId]).map { try $0.record() }
         }
@@ -645,15 +645,15 @@ struct SQLitePlayStore: PlayStore {
     }
 
     func openSession(campaignId: String) async throws -> PlaySessionRecord? {
-        try await pool.read { db in try Self.openSession(db, campaignId: campaignId)?.record }
+        try pool.readHere { db in try Self.openSession(db, campaignId: campaignId)?.record }
     }
 
     func session(id: String) async throws -> PlaySessionRecord? {
-        try await pool.read { db in try PlaySessionRow.fetchOne(db, key: id)?.record }
+        try pool.readHere { db in try PlaySessionRow.fetchOne(db, key: id)?.record }
     }
 
     func sessions(campaignId: String) async throws -> [PlaySessionRecord] {
-        try await pool.read { db in
+        try pool.readHere { db in
             try PlaySessionRow.fetchAll(db, sql: "SELECT * FROM play_sessions WHERE campaign_id = ? ORDER BY number DESC LIMIT 500",
                                         arguments: [campaignId]).map(\.record)
         }
@@ -711,13 +711,13 @@ struct SQLitePlayStore: PlayStore {
     }
 
     func newestSequence(campaignId: String) async throws -> Int64 {
-        try await pool.read { db in
+        try pool.readHere { db in
             try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM campaign_events WHERE campaign_id = ?", arguments: [campaignId]) ?? 0
         }
     }
 
     func events(campaignId: String, _ filter: CampaignEventFilter, after cursor: Int64?, limit: Int) async throws -> [CampaignEvent] {
-        try await pool.read { db in
+        try await pool.readAside { db in
             var clauses = ["campaign_id = ?", "sequence > ?"]
             var arguments: [(any DatabaseValueConvertible)?] = [campaignId, cursor ?? 0]
             if let kind = filter.kind { clauses.append("kind = ?"); arguments.append(kind) }

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import Mechanics
+import NIOPosix
 
 /// The embedded default store: one SQLite file through GRDB, in WAL mode with foreign keys on,
 /// migrated at open.
@@ -20,7 +21,7 @@ package enum SQLiteStorage {
             play: SQLitePlayStore(pool: pool),
             content: SQLiteContentStore(pool: pool),
             media: SQLiteMediaStore(pool: pool),
-            ping: { _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") } },
+            ping: { _ = try pool.readHere { db in try Int.fetchOne(db, sql: "SELECT 1") } },
             close: { try pool.close() })
         return (storage, pool)
     }
@@ -304,15 +305,15 @@ struct SQLiteUserStore: UserStore {
     }
 
     func user(id: String) async throws -> UserRecord? {
-        try await pool.read { db in try UserRow.fetchOne(db, key: id)?.record }
+        try pool.readHere { db in try UserRow.fetchOne(db, key: id)?.record }
     }
 
     func user(username: String) async throws -> UserRecord? {
-        try await pool.read { db in try UserRow.filter(UserRow.Columns.username == username).fetchOne(db)?.record }
+        try pool.readHere { db in try UserRow.filter(UserRow.Columns.username == username).fetchOne(db)?.record }
     }
 
     func users(after cursor: String?, limit: Int) async throws -> [UserRecord] {
-        try await pool.read { db in
+        try await pool.readAside { db in
             try UserRow.fetchAll(db, sql: "SELECT * FROM users WHERE id > ? ORDER BY id LIMIT ?", arguments: [cursor ?? "", limit]).map(\.record)
         }
     }
@@ -376,11 +377,11 @@ struct SQLiteSessionStore: SessionStore {
     }
 
     func session(id: String) async throws -> SessionRecord? {
-        try await pool.read { db in try SessionRow.fetchOne(db, key: id)?.record }
+        try pool.readHere { db in try SessionRow.fetchOne(db, key: id)?.record }
     }
 
     func activeSession(id: String, userId: String, at now: Date) async throws -> (session: SessionRecord, user: UserRecord)? {
-        try await pool.read { db in
+        try pool.readHere { db in
             guard let session = try SessionRow.fetchOne(db.cachedStatement(sql: "SELECT * FROM sessions WHERE id = ?"), arguments: [id])?.record
             else { return nil }
             guard session.userId == userId, session.isActive(at: now),
@@ -435,7 +436,7 @@ struct SQLiteSessionStore: SessionStore {
     }
 
     func activeSessions(userId: String, at now: Date) async throws -> [SessionRecord] {
-        try await pool.read { db in
+        try pool.readHere { db in
             try SessionRow.fetchAll(db, sql: """
                 SELECT * FROM sessions WHERE user_id = ? AND revoked_at_ms IS NULL AND expires_at_ms > ?
                 ORDER BY created_at_ms DESC, id LIMIT 200
@@ -495,7 +496,7 @@ struct SQLiteAuditStore: AuditStore {
     }
 
     func events(_ filter: AuditFilter, after cursor: Int64?, limit: Int) async throws -> [AuditEvent] {
-        try await pool.read { db in
+        try await pool.readAside { db in
             var clauses = ["sequence > ?"]
             var arguments: [(any DatabaseValueConvertible)?] = [cursor ?? 0]
             if let action = filter.action { clauses.append("action = ?"); arguments.append(action) }
@@ -509,7 +510,7 @@ struct SQLiteAuditStore: AuditStore {
     }
 
     func verify() async throws -> AuditVerification {
-        try await pool.read { db in
+        try await pool.readAside { db in
             var problems: [String] = []
             var previous = Self.genesis
             // The previous event's sequence (none before the first), and the one expected next.
@@ -555,4 +556,27 @@ private func profileStatement(_ mask: UInt32, _ context: UnsafeMutableRawPointer
     guard mask == UInt32(SQLITE_TRACE_PROFILE), let statement, let elapsed, let sql = sqlite3_sql(OpaquePointer(statement)) else { return 0 }
     ServerMetrics.recordStatement(sql, nanoseconds: elapsed.load(as: Int64.self))
     return 0
+}
+
+/// How the stores read. A read runs synchronously on the thread that asks, an event loop
+/// included: SQLite in WAL mode never makes a reader wait for the writer, a point lookup takes
+/// microseconds, and GRDB's asynchronous read costs three thread hops (to the pool's waiting
+/// queue, to the reader's queue, back to the task's executor), which under the roll load of
+/// `scripts/load-server.py --routes` cost about 270 µs of CPU per request more than the same read
+/// made here: more than the read itself (docs/performance.md). Long reads (search, pages of a log, the
+/// audit chain, the media inventory) run synchronously on NIO's thread pool instead, so that an
+/// event loop is never held by one of them.
+///
+/// No store uses GRDB's asynchronous read: its reader is released only after the awaiting task
+/// resumes on its executor, so an executor blocked in a synchronous read waiting for a free
+/// reader could wait for itself. With every read synchronous, a reader is always released by
+/// the thread holding it.
+extension DatabasePool {
+    func readHere<T>(_ block: (Database) throws -> T) throws -> T {
+        try read(block)
+    }
+
+    func readAside<T: Sendable>(_ block: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await NIOThreadPool.singleton.runIfActive { try self.read(block) }
+    }
 }
