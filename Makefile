@@ -1,5 +1,6 @@
 # Roll for Language — build, test and install.
-#   make test                  every test: the Swift tests, then the C and Python consumers of librfl
+#   make test                  every test: the Swift tests, then the C and Python consumers of librfl (the C
+#                              consumer under valgrind against both the debug and the optimized library)
 #   make release               optimized build of everything
 #   make lib                   librfl.so.1 (the C ABI) in $(LIBDIR), from the $(CONFIG) build
 #   make install PREFIX=/usr/local   header, library and rfl.pc (pkg-config)
@@ -52,6 +53,7 @@ release:
 # Installs what the tests need first (the packages above), so that a fresh machine passes.
 test: deps swift-test
 	$(MAKE) c-test python-test abi-test install-test lab-test hostile-test contract-test CONFIG=debug
+	$(MAKE) c-test CONFIG=release
 
 swift-test:
 	$(SWIFT) build --build-tests

@@ -178,8 +178,11 @@ enum FileSystem {
             guard seen.count <= 10_000, let directory = opendir(folder) else { continue }
             defer { closedir(directory) }
             while let entry = readdir(directory) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+                // The name in place, up to its NUL: `d_name` is declared as a 256-byte array,
+                // but the kernel writes only the name and its NUL; copying or scanning the whole
+                // array reads bytes never written.
+                let name = withUnsafeMutablePointer(to: &entry.pointee.d_name) { field in
+                    field.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: field.pointee)) { String(cString: $0) }
                 }
                 if name.hasPrefix(".") { continue }
                 let full = folder.hasSuffix("/") ? folder + name : folder + "/" + name
