@@ -93,7 +93,7 @@ public enum ServerApplication {
     /// contract, the catalogs, the rate limiters and the game's services.
     static func services(configuration: ServerConfiguration, logger: Logger, hooks: Hooks) async throws -> Services {
         try KeyStore.makeFolder(configuration.dataDirectory)
-        let (storage, _) = try SQLiteStorage.open(path: configuration.databasePath)
+        let storage = try await StorageEngine.open(configuration, logger: logger)
         let keys = try KeyStore(dataDirectory: configuration.dataDirectory, signingFile: configuration.signingKeyFile).load(logger: logger)
         let tokens = try await TokenService(signing: keys.signing, retired: keys.retired, issuer: configuration.tokenIssuer,
                                             audience: configuration.tokenAudience, lifetime: configuration.accessTokenLifetime)
