@@ -715,6 +715,14 @@ struct PostgresScratch: Sendable {
         #expect(error?.description.hasPrefix("RFL_DATABASE_URL: the PostgreSQL database's schema is at version \(newer)") == true)
     }
 
+    /// A server that does not answer stops the start with a reason, rather than a start that
+    /// waits for ever (needs no PostgreSQL: nothing listens on port 1).
+    @Test func aServerThatDoesNotAnswerIsRefused() async throws {
+        await #expect(throws: PostgresStorage.Unreachable(host: "127.0.0.1", port: 1, seconds: 1)) {
+            _ = try await PostgresStorage.connect(url: "postgres://rfl:secret@127.0.0.1:1/rfl?sslmode=disable", startTimeout: .seconds(1))
+        }
+    }
+
     @Test func databaseAddressesAreCheckedWhenRead() throws {
         for bad in ["mysql://u:p@h/db", "postgres://h/db", "postgres://u:p@/db", "postgres://u:p@h", "postgres://u:p@h/db?sslmode=maybe",
                     "postgres://u:p@h/db?timeout=3"] {

@@ -16,16 +16,42 @@ package enum PostgresStorage {
         try await connect(url: url, logger: logger).storage
     }
 
-    /// The same, with the database the stores use.
-    static func connect(url: String, logger: Logger = Logger(label: "rfl-postgres")) async throws -> (storage: Storage, database: PostgresPool) {
-        let database = PostgresPool(configuration: try configuration(url: url), logger: logger)
+    /// The same, with the database the stores use. A server that does not answer within
+    /// `startTimeout` (postgres-nio's pool would go on trying to connect) is `Unreachable`.
+    static func connect(url: String, logger: Logger = Logger(label: "rfl-postgres"),
+                        startTimeout: Duration = .seconds(30)) async throws -> (storage: Storage, database: PostgresPool) {
+        let configuration = try configuration(url: url)
+        let database = PostgresPool(configuration: configuration, logger: logger)
         do {
-            _ = try await PostgresMigrations.migrate(database)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { _ = try await PostgresMigrations.migrate(database) }
+                group.addTask {
+                    try await Task.sleep(for: startTimeout)
+                    // Closing the client fails the connection the migration waits for.
+                    database.close()
+                    throw Unreachable(host: configuration.host ?? "", port: configuration.port ?? 0, seconds: startTimeout.components.seconds)
+                }
+                try await group.next()
+                group.cancelAll()
+            }
         } catch {
             database.close()
+            if error is CancellationError || (error as? PSQLError)?.code == .poolClosed {
+                throw Unreachable(host: configuration.host ?? "", port: configuration.port ?? 0, seconds: startTimeout.components.seconds)
+            }
             throw error
         }
         return (storage(database), database)
+    }
+
+    /// No connection to the database within the time a start waits.
+    package struct Unreachable: Error, CustomStringConvertible, Equatable {
+        package var host: String
+        package var port: Int
+        package var seconds: Int64
+        package var description: String {
+            "no connection to the PostgreSQL server at \(host):\(port) within \(seconds) s (is it running, and are the user and password right? its log and this server's say why)"
+        }
     }
 
     static func storage(_ database: PostgresPool) -> Storage {

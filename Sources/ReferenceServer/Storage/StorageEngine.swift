@@ -5,7 +5,8 @@ import Logging
 /// the data folder otherwise.
 package enum StorageEngine {
     /// Opens and migrates the configured database. A PostgreSQL schema newer than this server
-    /// knows is a `ConfigurationError` (the server does not start).
+    /// knows, or a PostgreSQL server that does not answer within 30 seconds, is a
+    /// `ConfigurationError` (the server does not start).
     package static func open(_ configuration: ServerConfiguration, logger: Logger) async throws -> Storage {
         guard let url = configuration.databaseURL else {
             return try SQLiteStorage.open(path: configuration.databasePath).storage
@@ -15,6 +16,8 @@ package enum StorageEngine {
             logger.info("database: PostgreSQL", metadata: ["schema": "\(PostgresMigrations.known)"])
             return storage
         } catch let error as PostgresMigrations.SchemaTooNew {
+            throw ConfigurationError("RFL_DATABASE_URL: \(error.description)")
+        } catch let error as PostgresStorage.Unreachable {
             throw ConfigurationError("RFL_DATABASE_URL: \(error.description)")
         }
     }
