@@ -107,7 +107,7 @@ public enum ServerApplication {
         logger.info("rulesets loaded", metadata: ["packs": "\(rulesets.packs.map { "\($0.id) \($0.version)" }.joined(separator: ", "))"])
         let blobs = try await configuration.openMediaStore(configuration.mediaBackend)
         logger.info("media store", metadata: ["store": "\(blobs.description)"])
-        let packs = PackLibrary(store: storage.packs)
+        let packs = PackLibrary(store: storage.packs, indexing: storage.locks)
         for record in try await packs.installBundled(directory: configuration.rulesetsDirectory, logger: logger) {
             logger.notice("bundled pack installed", metadata: ["pack": "\(record.id) \(record.version)"])
             try await packs.reindex(packId: record.id, content: storage.content)
@@ -129,7 +129,7 @@ public enum ServerApplication {
             limits: .init(failuresBeforeBackoff: configuration.loginFailuresBeforeBackoff, backoffMaximum: configuration.loginBackoffMaximum,
                           refreshTokenLifetime: configuration.refreshTokenLifetime),
             audit: audit, now: hooks.wallClock ?? systemClock)
-        let media = MediaService(store: storage.media, blobs: blobs, locks: KeyedLock(),
+        let media = MediaService(store: storage.media, blobs: blobs, locks: storage.locks,
                                  limits: .init(maxBytes: configuration.maxMediaBytes, quotaBytes: configuration.mediaQuotaBytes,
                                                linkLifetime: configuration.mediaLinkLifetime),
                                  audit: audit, logger: logger, now: systemClock)

@@ -21,6 +21,8 @@ struct StoreUnderTest: Sendable {
     let engine: StoreEngine
     let storage: Storage
     let execute: @Sendable (String) async throws -> Void
+    /// The database's address, for a second instance on it (PostgreSQL only).
+    var postgresURL: String?
     private let remove: @Sendable () async -> Void
 
     static func open(_ engine: StoreEngine) async throws -> StoreUnderTest {
@@ -39,6 +41,7 @@ struct StoreUnderTest: Sendable {
             let (storage, database) = try await PostgresStorage.connect(url: scratch.url)
             return StoreUnderTest(engine: engine, storage: storage,
                                   execute: { sql in try await database.read { connection in try await connection.run(PostgresQuery(unsafeSQL: sql)) } },
+                                  postgresURL: scratch.url,
                                   remove: {
                                       database.close()
                                       await scratch.drop()
@@ -48,6 +51,13 @@ struct StoreUnderTest: Sendable {
 
     /// Removes the database (each test calls it once it is done).
     func close() async { await remove() }
+
+    /// The stores of another instance on the same database: with PostgreSQL a second client, as
+    /// a second server has; SQLite has one instance, whose stores these are.
+    func secondInstance() async throws -> Storage {
+        guard let postgresURL else { return storage }
+        return try await PostgresStorage.connect(url: postgresURL).storage
+    }
 }
 
 /// A database of its own for one test, beside the one `RFL_TEST_DATABASE_URL` names, dropped at
@@ -510,6 +520,45 @@ struct PostgresScratch: Sendable {
         #expect(outcomes.filter { if case .rotated = $0 { true } else { false } }.count == 1)
         #expect(outcomes.filter { if case .reused = $0 { true } else { false } }.count == 5)
         #expect(try await storage.sessions.session(id: "se-1")?.revokeReason == "refresh-token-reuse")
+    }
+
+    /// Holders of one key on two instances at once: one at a time, each entering after the
+    /// previous one left.
+    @Test(arguments: StoreEngine.allCases)
+    func keyedLocksExcludeAcrossInstances(_ engine: StoreEngine) async throws {
+        let store = try await StoreUnderTest.open(engine)
+        defer { Task { await store.close() } }
+        let first = store.storage
+        let second = try await store.secondInstance()
+        actor Trace {
+            var events: [String] = []
+            func add(_ event: String) { events.append(event) }
+        }
+        let trace = Trace()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<12 {
+                let locks = index % 2 == 0 ? first.locks : second.locks
+                group.addTask {
+                    try await locks.withLock("media:shared") {
+                        await trace.add("in")
+                        // Work that lets the others run meanwhile.
+                        for _ in 0..<3 {
+                            _ = try await first.users.user(id: "nobody")
+                            await Task.yield()
+                        }
+                        await trace.add("out")
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(await trace.events == Array(repeating: ["in", "out"], count: 12).flatMap { $0 })
+        // Another key is free while one is held.
+        try await first.locks.withLock("media:shared") {
+            try await second.locks.withLock("pack-index:core") { await trace.add("other key") }
+        }
+        #expect(await trace.events.last == "other key")
+        if engine == .postgresql { try await second.close() }
     }
 
     // MARK: - The audit chain

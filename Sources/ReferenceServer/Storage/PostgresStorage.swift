@@ -41,7 +41,11 @@ package enum PostgresStorage {
             }
             throw error
         }
-        return (storage(database), database)
+        // The keyed locks hold a connection each while their work runs, which uses connections of
+        // its own: they have a pool of their own, so that holders cannot take every connection
+        // their work waits for.
+        let locks = PostgresPool(configuration: configuration, logger: logger)
+        return (storage(database, locks: PostgresKeyedLocks(pool: locks)), database)
     }
 
     /// No connection to the database within the time a start waits.
@@ -54,7 +58,7 @@ package enum PostgresStorage {
         }
     }
 
-    static func storage(_ database: PostgresPool) -> Storage {
+    static func storage(_ database: PostgresPool, locks: PostgresKeyedLocks) -> Storage {
         Storage(
             users: PostgresUserStore(database: database),
             sessions: PostgresSessionStore(database: database),
@@ -65,8 +69,12 @@ package enum PostgresStorage {
             play: PostgresPlayStore(database: database),
             content: PostgresContentStore(database: database),
             media: PostgresMediaStore(database: database),
+            locks: locks,
             ping: { try await database.read { connection in try await connection.run("SELECT 1") } },
-            close: { database.close() })
+            close: {
+                locks.pool.close()
+                database.close()
+            })
     }
 
     /// The client's configuration from `postgres://USER:PASSWORD@HOST:PORT/DB` (or
@@ -217,6 +225,39 @@ struct PostgresStatement {
     mutating func append(_ part: String) { text += part }
 
     var query: PostgresQuery { PostgresQuery(unsafeSQL: text, binds: binds) }
+}
+
+/// Keyed locks that hold across instances: a session-level advisory lock (`pg_advisory_lock` on
+/// a 64-bit hash of the key) taken on one connection, held while `body` runs and released on the
+/// same connection. Keys whose hashes collide only wait for each other. Should the connection
+/// break meanwhile, the server releases the lock; should the release fail otherwise, the
+/// connection is closed, which releases it.
+struct PostgresKeyedLocks: KeyedLocking {
+    let pool: PostgresPool
+
+    func withLock<T: Sendable>(_ key: String, _ body: () async throws -> T) async throws -> T {
+        let hashed = "rfl-keyed-lock:" + key
+        return try await pool.read { connection in
+            try await connection.run("SELECT pg_advisory_lock(hashtextextended(\(hashed), 0))")
+            let value: T
+            do {
+                value = try await body()
+            } catch {
+                await Self.release(hashed, connection)
+                throw error
+            }
+            await Self.release(hashed, connection)
+            return value
+        }
+    }
+
+    private static func release(_ hashed: String, _ connection: PostgresConnection) async {
+        do {
+            try await connection.run("SELECT pg_advisory_unlock(hashtextextended(\(hashed), 0))")
+        } catch {
+            try? await connection.close()
+        }
+    }
 }
 
 // MARK: - Accounts, sessions, audit
