@@ -413,10 +413,11 @@ struct PostgresScratch: Sendable {
         let refused = outcomes.filter { $0 == .keyReused }.count
         let rolls = try await storage.play.events(campaignId: "c-1", CampaignEventFilter(kind: "roll"), after: nil, limit: 100)
         #expect(rolls.count == 1 && rolls.first?.nonce == 0)
+        let roll = try #require(rolls.first)
         // The first to arrive decides the key: its request is recorded, the same request replays it,
         // the other request is refused (unless it came first, then the reverse).
-        #expect(recorded.count == 1 && recorded == [rolls[0]])
-        #expect(replayed.allSatisfy { $0 == rolls[0] })
+        #expect(recorded == [roll])
+        #expect(replayed.allSatisfy { $0 == roll })
         #expect(replayed.count + refused == 15)
         #expect(try await storage.play.session(id: "s-1")?.rolls == 1)
     }
@@ -497,7 +498,8 @@ struct PostgresScratch: Sendable {
         #expect(results.filter { $0 }.count == 3)
         let admins = try await storage.users.users(after: nil, limit: 10).filter { $0.roles.contains(.admin) }
         #expect(admins.count == 1)
-        await #expect(throws: StoreError.conflict(field: "roles")) { try await storage.users.delete(userId: admins[0].id) }
+        let last = try #require(admins.first)
+        await #expect(throws: StoreError.conflict(field: "roles")) { try await storage.users.delete(userId: last.id) }
     }
 
     /// One refresh token presented by several clients at once: one rotates it, the others find it
