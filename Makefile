@@ -58,13 +58,14 @@ swift-test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The store suite (StoreSuite, and PostgresMigrationTests) once more, on PostgreSQL: scripts/postgres-cluster.sh installs
-# Debian's postgresql package when initdb is missing (as root), starts a throwaway cluster as an unprivileged user on
-# 127.0.0.1, sets RFL_TEST_DATABASE_URL for the run, and stops and removes the cluster after it. (swift-test runs the same
-# suite without that variable: its PostgreSQL cases are reported skipped there.)
-POSTGRES_SUITES := StoreSuite|PostgresMigrationTests
+# The store suite (StoreSuite, and PostgresMigrationTests) once more, on PostgreSQL, with the HTTP and socket suites of
+# accounts, play and live events on servers whose database is PostgreSQL (RFL_TEST_SERVER_ENGINE): scripts/postgres-cluster.sh
+# installs Debian's postgresql package when initdb is missing (as root), starts a throwaway cluster as an unprivileged
+# user on 127.0.0.1, sets RFL_TEST_DATABASE_URL for the run, and stops and removes the cluster after it. (swift-test runs
+# the store suite without that variable: its PostgreSQL cases are reported skipped there.)
+POSTGRES_SUITES := StoreSuite|PostgresMigrationTests|RegistrationTests|SessionTests|PlayTests|LiveTests
 postgres-test:
-	scripts/postgres-cluster.sh $(SWIFT) test --skip-build --filter '$(POSTGRES_SUITES)'
+	scripts/postgres-cluster.sh env RFL_TEST_SERVER_ENGINE=postgresql $(SWIFT) test --skip-build --filter '$(POSTGRES_SUITES)'
 
 # librfl.so.1 with the linker name beside it. SwiftPM names the product libRFL.so (a product may
 # not share the `rfl` executable's name); its SONAME is already librfl.so.$(ABI).

@@ -102,6 +102,8 @@ PGPASSWORD=$PASSWORD "$BIN/psql" --quiet --no-psqlrc --host=127.0.0.1 --port="$P
     --command="CREATE DATABASE rfl" >/dev/null
 
 export RFL_TEST_DATABASE_URL="postgres://rfl:$PASSWORD@127.0.0.1:$PORT/rfl"
+# The cluster's own client tools first (the tests make databases with psql).
+export PATH="$BIN:$PATH"
 echo "PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (folder $FOLDER, server user $RUN_USER)"
 echo "RFL_TEST_DATABASE_URL=$RFL_TEST_DATABASE_URL"
 "$@"
