@@ -362,13 +362,17 @@ struct PostgresUserStore: UserStore {
     }
 }
 
-private func sessionRecord(_ row: PostgresRandomAccessRow) throws -> SessionRecord {
-    SessionRecord(id: try row.get("id"), userId: try row.get("user_id"), createdAt: StoredTime.date(try row.get("created_at_ms", as: Int64.self)),
-                  lastUsedAt: StoredTime.date(try row.get("last_used_at_ms", as: Int64.self)),
-                  expiresAt: StoredTime.date(try row.get("expires_at_ms", as: Int64.self)),
-                  revokedAt: StoredTime.date(try row.get("revoked_at_ms", as: Int64?.self)), revokeReason: try row.get("revoke_reason"),
-                  userAgent: try row.get("user_agent"), address: try row.get("address"))
+/// A session from its columns, named with `prefix` (when read beside its user's).
+private func sessionRecord(_ row: PostgresRandomAccessRow, prefix: String) throws -> SessionRecord {
+    SessionRecord(id: try row.get(prefix + "id"), userId: try row.get(prefix + "user_id"),
+                  createdAt: StoredTime.date(try row.get(prefix + "created_at_ms", as: Int64.self)),
+                  lastUsedAt: StoredTime.date(try row.get(prefix + "last_used_at_ms", as: Int64.self)),
+                  expiresAt: StoredTime.date(try row.get(prefix + "expires_at_ms", as: Int64.self)),
+                  revokedAt: StoredTime.date(try row.get(prefix + "revoked_at_ms", as: Int64?.self)), revokeReason: try row.get(prefix + "revoke_reason"),
+                  userAgent: try row.get(prefix + "user_agent"), address: try row.get(prefix + "address"))
 }
+
+private func sessionRecord(_ row: PostgresRandomAccessRow) throws -> SessionRecord { try sessionRecord(row, prefix: "") }
 
 struct PostgresSessionStore: SessionStore {
     let database: PostgresPool
@@ -394,12 +398,19 @@ struct PostgresSessionStore: SessionStore {
         try await database.read { connection in try await connection.row("SELECT * FROM sessions WHERE id = \(id)").map(sessionRecord) }
     }
 
+    /// One statement: this is on every authenticated request.
     func activeSession(id: String, userId: String, at now: Date) async throws -> (session: SessionRecord, user: UserRecord)? {
         try await database.read { connection in
-            guard let session = try await connection.row("SELECT * FROM sessions WHERE id = \(id)").map(sessionRecord),
-                  session.userId == userId, session.isActive(at: now),
-                  let user = try await connection.row("SELECT * FROM users WHERE id = \(userId)").map(userRecord) else { return nil }
-            return (session, user)
+            guard let row = try await connection.row("""
+                SELECT u.*, s.id AS session_id, s.user_id AS session_user_id, s.created_at_ms AS session_created_at_ms,
+                       s.last_used_at_ms AS session_last_used_at_ms, s.expires_at_ms AS session_expires_at_ms,
+                       s.revoked_at_ms AS session_revoked_at_ms, s.revoke_reason AS session_revoke_reason,
+                       s.user_agent AS session_user_agent, s.address AS session_address
+                FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = \(id) AND s.user_id = \(userId)
+                """) else { return nil }
+            let session = try sessionRecord(row, prefix: "session_")
+            guard session.isActive(at: now) else { return nil }
+            return (session, try userRecord(row))
         }
     }
 
