@@ -148,7 +148,7 @@ struct PostgresCampaignStore: CampaignStore {
         try await database.read { connection in
             try await connection.rows("""
                 SELECT m.*, u.username FROM campaign_members m JOIN users u ON u.id = m.user_id
-                WHERE m.campaign_id = \(campaignId) ORDER BY m.joined_at_ms, u.username
+                WHERE m.campaign_id = \(campaignId) ORDER BY m.joined_at_ms, lower(u.username), u.username
                 """).map { row in
                 MemberRecord(campaignId: try row.get("campaign_id"), userId: try row.get("user_id"), username: try row.get("username"),
                              role: CampaignRole(rawValue: try row.get("role")) ?? .player,

@@ -52,7 +52,8 @@ package enum PostgresMigrations {
     }
 
     /// Times are milliseconds since 1970 in BIGINT, JSON values text, as in SQLite's schema, so
-    /// that both engines store the same values.
+    /// that both engines store the same values. Ids, and the other text that results are ordered
+    /// by, compare byte by byte (`COLLATE "C"`), as SQLite's do, whatever the database's locale.
     static let accounts = [
         """
         CREATE FUNCTION rfl_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -60,7 +61,7 @@ package enum PostgresMigrations {
         """,
         """
         CREATE TABLE users (
-            id TEXT PRIMARY KEY,
+            id TEXT COLLATE "C" PRIMARY KEY,
             username TEXT NOT NULL,
             email TEXT,
             password_hash TEXT NOT NULL,
@@ -74,7 +75,7 @@ package enum PostgresMigrations {
         "CREATE UNIQUE INDEX users_username ON users (lower(username))",
         """
         CREATE TABLE sessions (
-            id TEXT PRIMARY KEY,
+            id TEXT COLLATE "C" PRIMARY KEY,
             user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
             created_at_ms BIGINT NOT NULL,
             last_used_at_ms BIGINT NOT NULL,
@@ -125,8 +126,8 @@ package enum PostgresMigrations {
     static let game = [
         """
         CREATE TABLE packs (
-            id TEXT NOT NULL,
-            version TEXT NOT NULL,
+            id TEXT COLLATE "C" NOT NULL,
+            version TEXT COLLATE "C" NOT NULL,
             xml BYTEA NOT NULL,
             sha256 TEXT NOT NULL,
             size BIGINT NOT NULL,
@@ -147,7 +148,7 @@ package enum PostgresMigrations {
         """,
         """
         CREATE TABLE campaigns (
-            id TEXT PRIMARY KEY,
+            id TEXT COLLATE "C" PRIMARY KEY,
             name TEXT NOT NULL,
             owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
             packs TEXT NOT NULL,
@@ -181,7 +182,7 @@ package enum PostgresMigrations {
         "CREATE INDEX invitations_by_campaign ON invitations (campaign_id)",
         """
         CREATE TABLE characters (
-            id TEXT PRIMARY KEY,
+            id TEXT COLLATE "C" PRIMARY KEY,
             campaign_id TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
             owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
             name TEXT NOT NULL,
@@ -195,7 +196,7 @@ package enum PostgresMigrations {
         "CREATE INDEX characters_by_campaign ON characters (campaign_id, created_at_ms)",
         """
         CREATE TABLE play_sessions (
-            id TEXT PRIMARY KEY,
+            id TEXT COLLATE "C" PRIMARY KEY,
             campaign_id TEXT NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
             number BIGINT NOT NULL,
             server_seed TEXT NOT NULL,
@@ -246,7 +247,7 @@ package enum PostgresMigrations {
         "ALTER TEXT SEARCH CONFIGURATION rfl_search ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple",
         """
         CREATE TABLE content_entries (
-            id TEXT PRIMARY KEY,
+            id TEXT COLLATE "C" PRIMARY KEY,
             kind TEXT NOT NULL,
             cms_id TEXT NOT NULL,
             published BOOLEAN NOT NULL,
@@ -266,7 +267,7 @@ package enum PostgresMigrations {
         // The CMS's time of deleted entries, so that late events do not bring them back.
         """
         CREATE TABLE content_deleted (
-            id TEXT PRIMARY KEY,
+            id TEXT COLLATE "C" PRIMARY KEY,
             cms_updated_at_ms BIGINT NOT NULL
         )
         """,
@@ -284,7 +285,7 @@ package enum PostgresMigrations {
         """
         CREATE TABLE search_rows (
             id BIGSERIAL PRIMARY KEY,
-            entry_id TEXT NOT NULL,
+            entry_id TEXT COLLATE "C" NOT NULL,
             pack_id TEXT,
             title TEXT NOT NULL,
             body TEXT NOT NULL,
@@ -303,9 +304,9 @@ package enum PostgresMigrations {
     static let media = [
         """
         CREATE TABLE media (
-            id TEXT PRIMARY KEY,
+            id TEXT COLLATE "C" PRIMARY KEY,
             owner_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            sha256 TEXT NOT NULL,
+            sha256 TEXT COLLATE "C" NOT NULL,
             size BIGINT NOT NULL,
             content_type TEXT NOT NULL,
             created_at_ms BIGINT NOT NULL
