@@ -339,6 +339,78 @@ struct PostgresScratch: Sendable {
         #expect(read?.lastFailedLoginAt == (StoredTime.date(Int64.min) as Date))
     }
 
+    /// Cursors and filters: every page once, in order, and only what the filter names.
+    @Test(arguments: StoreEngine.allCases)
+    func pagesAndFiltersReadTheSame(_ engine: StoreEngine) async throws {
+        let store = try await Self.world(engine)
+        defer { Task { await store.close() } }
+        let storage = store.storage
+
+        for index in 3...7 { try await storage.users.create(Fixture.user("u-\(index)", "user\(index)")) }
+        var users: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try await storage.users.users(after: cursor, limit: 3)
+            users += page.map(\.id)
+            cursor = page.count == 3 ? page.last?.id : nil
+        } while cursor != nil
+        #expect(users == ["u-1", "u-2", "u-3", "u-4", "u-5", "u-6", "u-7"])
+
+        for index in 1...5 {
+            try await storage.audit.append(NewAuditEvent(action: index % 2 == 0 ? "even" : "odd", actor: "u-\(index % 2)"))
+        }
+        let all = try await storage.audit.events(AuditFilter(), after: nil, limit: 100)
+        #expect(try await storage.audit.events(AuditFilter(), after: 2, limit: 2).map(\.sequence) == [3, 4])
+        #expect(try await storage.audit.events(AuditFilter(action: "even"), after: nil, limit: 100).map(\.sequence) == [2, 4])
+        #expect(try await storage.audit.events(AuditFilter(actor: "u-1"), after: 1, limit: 100).map(\.sequence) == [3, 5])
+        let first = try #require(all.first)
+        #expect(try await storage.audit.events(AuditFilter(since: first.at), after: nil, limit: 100).count == 5)
+        #expect(try await storage.audit.events(AuditFilter(until: first.at), after: nil, limit: 100).isEmpty)
+
+        // Media: newest first, then by id, pages by the last one's time and id.
+        for (index, id) in ["m-b", "m-a", "m-c"].enumerated() {
+            try await storage.media.create(MediaRecord(id: id, ownerId: "u-1", sha256: "s\(index % 2)", size: 1, contentType: "image/png",
+                                                       createdAt: index == 2 ? Self.later : Self.now), quota: 100)
+        }
+        let newest = try await storage.media.media(ownerId: "u-1", after: nil, limit: 2)
+        #expect(newest.map(\.id) == ["m-c", "m-a"])
+        let last = try #require(newest.last)
+        #expect(try await storage.media.media(ownerId: "u-1", after: (StoredTime.ms(last.createdAt), last.id), limit: 2).map(\.id) == ["m-b"])
+        #expect(try await storage.media.contents().map(\.sha256) == ["s0", "s1"])
+        #expect(try await storage.media.delete(id: "m-b")?.stillUsed == true)
+
+        // The campaign log: after a cursor, by kind, by session.
+        let (session, _) = try await storage.play.startSession(Fixture.playSession("s-1"), actorId: "u-1")
+        for _ in 0..<3 {
+            _ = try await storage.play.play(campaignId: "c-1", actorId: "u-1", idempotency: nil) { _, nonce in
+                NewCampaignEvent(kind: "roll", actorId: "u-1", payload: "{\"nonce\":\(nonce)}")
+            }
+        }
+        _ = try await storage.play.append(campaignId: "c-1", NewCampaignEvent(kind: "note", actorId: "u-1", payload: "{}"))
+        #expect(try await storage.play.events(campaignId: "c-1", CampaignEventFilter(), after: 2, limit: 2).map(\.sequence) == [3, 4])
+        #expect(try await storage.play.events(campaignId: "c-1", CampaignEventFilter(kind: "roll"), after: nil, limit: 100).compactMap(\.nonce)
+                == [0, 1, 2])
+        #expect(try await storage.play.events(campaignId: "c-1", CampaignEventFilter(sessionId: session.id), after: nil, limit: 100).count == 4)
+
+        // A member removed with the campaign's invitations: an old code admits nobody.
+        try await storage.campaigns.createInvitation(InvitationRecord(id: "i-1", campaignId: "c-1", createdBy: "u-1", createdAt: Self.now,
+                                                                      expiresAt: Self.later, maxUses: 5), codeHash: "code")
+        let joining = NewCampaignEvent(kind: "member.joined", actorId: "u-2", payload: "{}")
+        guard case .joined = try await storage.campaigns.acceptInvitation(codeHash: "code", userId: "u-2", at: Self.now, log: joining) else {
+            Issue.record("the invitation is accepted")
+            return
+        }
+        let left = try await storage.campaigns.removeMember(campaignId: "c-1", userId: "u-2", revokingInvitations: true,
+                                                            log: NewCampaignEvent(kind: "member.left", actorId: "u-1", payload: "{}"))
+        #expect(left.kind == "member.left" && left.sequence == 7)
+        #expect(try await storage.campaigns.acceptInvitation(codeHash: "code", userId: "u-2", at: Self.now, log: joining) == .ended)
+        await #expect(throws: StoreError.notFound) {
+            try await storage.campaigns.removeMember(campaignId: "c-1", userId: "u-2", revokingInvitations: false,
+                                                     log: NewCampaignEvent(kind: "member.left", actorId: "u-1", payload: "{}"))
+        }
+        #expect(try await storage.campaigns.members(campaignId: "c-1").map(\.userId) == ["u-1"])
+    }
+
     // MARK: - Concurrent writers
 
     /// Many tasks appending at once, to the campaign log by every path that logs and to the audit
