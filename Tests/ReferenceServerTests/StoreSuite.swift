@@ -411,6 +411,24 @@ struct PostgresScratch: Sendable {
         #expect(try await storage.campaigns.members(campaignId: "c-1").map(\.userId) == ["u-1"])
     }
 
+    /// A log at the largest sequence (a damaged or hostile database) takes nothing more, and says
+    /// so rather than trapping or wrapping around.
+    @Test(arguments: StoreEngine.allCases)
+    func aLogAtTheLargestSequenceIsExhausted(_ engine: StoreEngine) async throws {
+        let store = try await Self.world(engine)
+        defer { Task { await store.close() } }
+        try await store.execute("INSERT INTO campaign_events (campaign_id, sequence, at_ms, kind, payload) VALUES ('c-1', 9223372036854775807, 0, 'note', '{}')")
+        await #expect(throws: StoreError.exhausted(field: "sequence")) {
+            try await store.storage.play.append(campaignId: "c-1", NewCampaignEvent(kind: "note", actorId: "u-1", payload: "{}"))
+        }
+        await #expect(throws: StoreError.exhausted(field: "sequence")) {
+            try await store.storage.characters.create(Fixture.character(), log: NewCampaignEvent(kind: "character.created", actorId: "u-1", payload: "{}"))
+        }
+        // Nothing of the refused changes was kept.
+        #expect(try await store.storage.characters.character(id: "ch-1") == nil)
+        #expect(try await store.storage.play.newestSequence(campaignId: "c-1") == Int64.max)
+    }
+
     // MARK: - Concurrent writers
 
     /// Many tasks appending at once, to the campaign log by every path that logs and to the audit

@@ -338,21 +338,29 @@ struct PostgresPlayStore: PlayStore {
         return LockedCampaign(archivedAtMs: try row.get("archived_at_ms", as: Int64?.self))
     }
 
-    /// Appends within the caller's transaction, which holds the campaign's lock (taken here when
-    /// it does not yet: taking it again is free).
+    /// Appends within the caller's transaction, which holds the campaign's lock (``lockCampaign``):
+    /// the next sequence is taken and the entry stored by one statement. A log at the largest
+    /// sequence (only a damaged or hostile database) is `StoreError.exhausted`.
     static func append(_ connection: PostgresConnection, campaignId: String, _ event: NewCampaignEvent, sessionId: String? = nil,
                        nonce: Int? = nil, idempotency: IdempotencyClaim? = nil) async throws -> CampaignEvent {
-        try await lockCampaign(connection, campaignId)
-        let newest = try await connection.value("SELECT MAX(sequence) FROM campaign_events WHERE campaign_id = \(campaignId)", as: Int64?.self) ?? nil
-        let (sequence, overflow) = (newest ?? 0).addingReportingOverflow(1)
-        guard !overflow else { throw StoreError.exhausted(field: "sequence") }
         let atMs = StoredTime.ms(Date())
-        try await connection.run("""
-            INSERT INTO campaign_events (campaign_id, sequence, at_ms, kind, actor_id, character_id, session_id, nonce, payload, idempotency_key,
-                                         request_hash)
-            VALUES (\(campaignId), \(sequence), \(atMs), \(event.kind), \(event.actorId), \(event.characterId), \(sessionId), \(nonce), \(event.payload),
-                    \(idempotency?.key), \(idempotency?.requestHash))
-            """)
+        let sequence: Int64?
+        do {
+            sequence = try await connection.value("""
+                INSERT INTO campaign_events (campaign_id, sequence, at_ms, kind, actor_id, character_id, session_id, nonce, payload, idempotency_key,
+                                             request_hash)
+                SELECT \(campaignId)::text, COALESCE(MAX(sequence), 0) + 1, \(atMs)::bigint, \(event.kind)::text, \(event.actorId)::text,
+                       \(event.characterId)::text, \(sessionId)::text, \(nonce)::bigint, \(event.payload)::text, \(idempotency?.key)::text,
+                       \(idempotency?.requestHash)::text
+                FROM campaign_events WHERE campaign_id = \(campaignId)
+                RETURNING sequence
+                """, as: Int64.self)
+        } catch let error as PSQLError where error.sqlState == "22003" {
+            // numeric_value_out_of_range: MAX(sequence) + 1 past the largest BIGINT.
+            throw StoreError.exhausted(field: "sequence")
+        }
+        // An aggregate gives one row, so the insert stores one.
+        guard let sequence else { throw StoreError.notFound }
         return CampaignEvent(campaignId: campaignId, sequence: sequence, at: StoredTime.date(atMs), kind: event.kind, actorId: event.actorId,
                              characterId: event.characterId, sessionId: sessionId, nonce: nonce, payload: event.payload)
     }
@@ -468,7 +476,10 @@ struct PostgresPlayStore: PlayStore {
     }
 
     func append(campaignId: String, _ event: NewCampaignEvent) async throws -> CampaignEvent {
-        try await database.transaction { connection in try await Self.append(connection, campaignId: campaignId, event) }
+        try await database.transaction { connection in
+            try await Self.lockCampaign(connection, campaignId)
+            return try await Self.append(connection, campaignId: campaignId, event)
+        }
     }
 
     func newestSequence(campaignId: String) async throws -> Int64 {
