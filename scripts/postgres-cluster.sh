@@ -81,7 +81,8 @@ stop_cluster() {
     exit "$status"
 }
 trap stop_cluster EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 PASSWORD=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 printf '%s\n' "$PASSWORD" > "$FOLDER/password"
@@ -106,4 +107,11 @@ export RFL_TEST_DATABASE_URL="postgres://rfl:$PASSWORD@127.0.0.1:$PORT/rfl"
 export PATH="$BIN:$PATH"
 echo "PostgreSQL $("$BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PORT (folder $FOLDER, server user $RUN_USER)"
 echo "RFL_TEST_DATABASE_URL=$RFL_TEST_DATABASE_URL"
-"$@"
+# The command runs in the background, waited for, so that a signal to this script is handled at
+# once (bash runs traps only between commands): it is passed on to the command (as SIGTERM, since
+# a background command ignores SIGINT), then the cluster is stopped and removed.
+"$@" &
+COMMAND_PID=$!
+trap 'kill -TERM "$COMMAND_PID" 2>/dev/null; wait "$COMMAND_PID"; exit 130' INT
+trap 'kill -TERM "$COMMAND_PID" 2>/dev/null; wait "$COMMAND_PID"; exit 143' TERM
+wait "$COMMAND_PID"

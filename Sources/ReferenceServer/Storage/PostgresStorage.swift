@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import NIOSSL
 import PostgresNIO
 
@@ -48,6 +49,42 @@ package enum PostgresStorage {
         return (storage(database, locks: PostgresKeyedLocks(pool: locks)), database)
     }
 
+    /// The database did not answer in time.
+    struct NoAnswer: Error, CustomStringConvertible {
+        var description: String { "the PostgreSQL server did not answer in time" }
+    }
+
+    /// The result of `body`, or `NoAnswer` once `limit` has passed, whichever comes first; a
+    /// body still waiting then is left to end on its own.
+    static func answer<T: Sendable>(within limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let outcome = Outcome(continuation)
+            Task {
+                do {
+                    outcome.finish(.success(try await body()))
+                } catch {
+                    outcome.finish(.failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                outcome.finish(.failure(NoAnswer()))
+            }
+        }
+    }
+
+    /// A continuation resumed by the first to finish.
+    private final class Outcome<T: Sendable>: Sendable {
+        private let pending: Mutex<CheckedContinuation<T, any Error>?>
+        init(_ continuation: CheckedContinuation<T, any Error>) { pending = Mutex(continuation) }
+        func finish(_ result: Result<T, any Error>) {
+            pending.withLock { pending in
+                pending?.resume(with: result)
+                pending = nil
+            }
+        }
+    }
+
     /// No connection to the database within the time a start waits.
     package struct Unreachable: Error, CustomStringConvertible, Equatable {
         package var host: String
@@ -70,7 +107,9 @@ package enum PostgresStorage {
             content: PostgresContentStore(database: database),
             media: PostgresMediaStore(database: database),
             locks: locks,
-            ping: { try await database.read { connection in try await connection.run("SELECT 1") } },
+            // Bounded: with the server down, a lease waits for a connection the pool keeps trying to
+            // make, and readiness must say so at once.
+            ping: { try await answer(within: .seconds(2)) { try await database.read { connection in try await connection.run("SELECT 1") } } },
             close: {
                 locks.pool.close()
                 database.close()
