@@ -864,6 +864,21 @@ struct PostgresScratch: Sendable {
         }
     }
 
+    /// Readiness on a database that does not answer fails rather than waiting for the pool's
+    /// reconnections (needs no PostgreSQL).
+    @Test func readinessDoesNotWaitForADatabaseThatDoesNotAnswer() async throws {
+        let configuration = try PostgresStorage.configuration(url: "postgres://rfl:secret@127.0.0.1:1/rfl?sslmode=disable")
+        let storage = PostgresStorage.storage(PostgresPool(configuration: configuration, logger: .init(label: "test")),
+                                              locks: PostgresKeyedLocks(pool: PostgresPool(configuration: configuration, logger: .init(label: "test"))))
+        await #expect(throws: (any Error).self) { try await storage.ping() }
+        try await storage.close()
+        // The bound itself: the first of the answer and the limit.
+        await #expect(throws: PostgresStorage.NoAnswer.self) {
+            try await PostgresStorage.answer(within: .milliseconds(50)) { try await Task.sleep(for: .seconds(60)) }
+        }
+        #expect(try await PostgresStorage.answer(within: .seconds(60)) { 7 } == 7)
+    }
+
     @Test func databaseAddressesAreCheckedWhenRead() throws {
         for bad in ["mysql://u:p@h/db", "postgres://h/db", "postgres://u:p@/db", "postgres://u:p@h", "postgres://u:p@h/db?sslmode=maybe",
                     "postgres://u:p@h/db?timeout=3"] {
