@@ -58,12 +58,12 @@ swift-test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# The store suite (StoreSuite, and PostgresMigrationTests) once more, on PostgreSQL, with the HTTP and socket suites of
+# The store suite (StoreSuite, and PostgresStartTests) once more, on PostgreSQL, with the HTTP and socket suites of
 # accounts, play and live events on servers whose database is PostgreSQL (RFL_TEST_SERVER_ENGINE): scripts/postgres-cluster.sh
 # installs Debian's postgresql package when initdb is missing (as root), starts a throwaway cluster as an unprivileged
 # user on 127.0.0.1, sets RFL_TEST_DATABASE_URL for the run, and stops and removes the cluster after it. (swift-test runs
 # the store suite without that variable: its PostgreSQL cases are reported skipped there.)
-POSTGRES_SUITES := StoreSuite|PostgresMigrationTests|RegistrationTests|SessionTests|PlayTests|LiveTests
+POSTGRES_SUITES := StoreSuite|PostgresStartTests|RegistrationTests|SessionTests|PlayTests|LiveTests
 postgres-test:
 	scripts/postgres-cluster.sh env RFL_TEST_SERVER_ENGINE=postgresql $(SWIFT) test --skip-build --filter '$(POSTGRES_SUITES)'
 

@@ -810,9 +810,10 @@ struct PostgresScratch: Sendable {
     }
 }
 
-/// PostgreSQL's migrations: applied once by instances starting together, and a database newer
-/// than the server refused.
-@Suite struct PostgresMigrationTests {
+/// A PostgreSQL start: the address checked, the migrations applied once by instances starting
+/// together, a database newer than the server refused, and a server that does not answer told
+/// rather than waited for.
+@Suite struct PostgresStartTests {
     typealias Opened = (storage: Storage, database: PostgresPool)
 
     @Test func instancesStartingTogetherApplyTheMigrationsOnce() async throws {
