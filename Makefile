@@ -1,6 +1,8 @@
 # Roll for Language — build, test and install.
-#   make test                  every test: the Swift tests, then the C and Python consumers of librfl (the C
-#                              consumer under valgrind against both the debug and the optimized library)
+#   make test                  every test: the Swift tests, the store suite on PostgreSQL, then the C and Python
+#                              consumers of librfl (the C consumer under valgrind against both the debug and the
+#                              optimized library)
+#   make postgres-test         the store suite against a throwaway PostgreSQL cluster (after swift-test's build)
 #   make release               optimized build of everything
 #   make lib                   librfl.so.1 (the C ABI) in $(LIBDIR), from the $(CONFIG) build
 #   make install PREFIX=/usr/local   header, library and rfl.pc (pkg-config)
@@ -20,7 +22,7 @@ CFLAGS_TEST := -std=c11 -Wall -Wextra -Werror -pedantic -Iinclude -DRULESETS='"$
 LINK := -L$(LIBDIR) -lrfl -Wl,-rpath,$(CURDIR)/$(LIBDIR) -lm
 CBIN := .build/c-$(CONFIG)
 
-.PHONY: all deps build release test swift-test c-test python-test abi-test install-test lab-test hostile-test contract-test lab-screenshot lib install install-files bench schema clean
+.PHONY: all deps build release test swift-test postgres-test c-test python-test abi-test install-test lab-test hostile-test contract-test lab-screenshot lib install install-files bench schema clean
 
 all: build
 
@@ -52,12 +54,21 @@ release:
 
 # Installs what the tests need first (the packages above), so that a fresh machine passes.
 test: deps swift-test
-	$(MAKE) c-test python-test abi-test install-test lab-test hostile-test contract-test CONFIG=debug
+	$(MAKE) postgres-test c-test python-test abi-test install-test lab-test hostile-test contract-test CONFIG=debug
 	$(MAKE) c-test CONFIG=release
 
 swift-test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The store suite (StoreSuite, and PostgresStartTests) once more, on PostgreSQL, with the HTTP and socket suites of
+# accounts, play and live events on servers whose database is PostgreSQL (RFL_TEST_SERVER_ENGINE): scripts/postgres-cluster.sh
+# installs Debian's postgresql package when initdb is missing (as root), starts a throwaway cluster as an unprivileged
+# user on 127.0.0.1, sets RFL_TEST_DATABASE_URL for the run, and stops and removes the cluster after it. (swift-test runs
+# the store suite without that variable: its PostgreSQL cases are reported skipped there.)
+POSTGRES_SUITES := StoreSuite|PostgresStartTests|RegistrationTests|SessionTests|PlayTests|LiveTests
+postgres-test:
+	scripts/postgres-cluster.sh env RFL_TEST_SERVER_ENGINE=postgresql $(SWIFT) test --skip-build --filter '$(POSTGRES_SUITES)'
 
 # librfl.so.1 with the linker name beside it. SwiftPM names the product libRFL.so (a product may
 # not share the `rfl` executable's name); its SONAME is already librfl.so.$(ABI).

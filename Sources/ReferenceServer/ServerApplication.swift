@@ -93,7 +93,7 @@ public enum ServerApplication {
     /// contract, the catalogs, the rate limiters and the game's services.
     static func services(configuration: ServerConfiguration, logger: Logger, hooks: Hooks) async throws -> Services {
         try KeyStore.makeFolder(configuration.dataDirectory)
-        let (storage, _) = try SQLiteStorage.open(path: configuration.databasePath)
+        let storage = try await StorageEngine.open(configuration, logger: logger)
         let keys = try KeyStore(dataDirectory: configuration.dataDirectory, signingFile: configuration.signingKeyFile).load(logger: logger)
         let tokens = try await TokenService(signing: keys.signing, retired: keys.retired, issuer: configuration.tokenIssuer,
                                             audience: configuration.tokenAudience, lifetime: configuration.accessTokenLifetime)
@@ -107,7 +107,7 @@ public enum ServerApplication {
         logger.info("rulesets loaded", metadata: ["packs": "\(rulesets.packs.map { "\($0.id) \($0.version)" }.joined(separator: ", "))"])
         let blobs = try await configuration.openMediaStore(configuration.mediaBackend)
         logger.info("media store", metadata: ["store": "\(blobs.description)"])
-        let packs = PackLibrary(store: storage.packs)
+        let packs = PackLibrary(store: storage.packs, indexing: storage.locks)
         for record in try await packs.installBundled(directory: configuration.rulesetsDirectory, logger: logger) {
             logger.notice("bundled pack installed", metadata: ["pack": "\(record.id) \(record.version)"])
             try await packs.reindex(packId: record.id, content: storage.content)
@@ -129,7 +129,7 @@ public enum ServerApplication {
             limits: .init(failuresBeforeBackoff: configuration.loginFailuresBeforeBackoff, backoffMaximum: configuration.loginBackoffMaximum,
                           refreshTokenLifetime: configuration.refreshTokenLifetime),
             audit: audit, now: hooks.wallClock ?? systemClock)
-        let media = MediaService(store: storage.media, blobs: blobs, locks: KeyedLock(),
+        let media = MediaService(store: storage.media, blobs: blobs, locks: storage.locks,
                                  limits: .init(maxBytes: configuration.maxMediaBytes, quotaBytes: configuration.mediaQuotaBytes,
                                                linkLifetime: configuration.mediaLinkLifetime),
                                  audit: audit, logger: logger, now: systemClock)

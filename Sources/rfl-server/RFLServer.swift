@@ -77,7 +77,7 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await common.load()
-        for migration in try ServerOperations.migrate(configuration) { print("applied: \(migration)") }
+        for migration in try await ServerOperations.migrate(configuration) { print("applied: \(migration)") }
     }
 }
 

@@ -249,8 +249,6 @@ import Testing
 
 extension TestServer {
     func auditEvents() async throws -> [AuditEvent] {
-        let (storage, pool) = try ServerOperations.open(configuration)
-        defer { try? pool.close() }
-        return try await storage.audit.events(AuditFilter(), after: nil, limit: 1000)
+        try await ServerOperations.withStorage(configuration) { storage in try await storage.audit.events(AuditFilter(), after: nil, limit: 1000) }
     }
 }

@@ -295,7 +295,7 @@ import Testing
         #expect(throws: OperationError.self) { try ServerOperations.restore(server.configuration, from: server.folder + "/missing.sqlite") }
         let lock = try ServerLock(dataDirectory: server.folder)
         defer { lock.release() }
-        _ = try ServerOperations.migrate(server.configuration)
+        _ = try await ServerOperations.migrate(server.configuration)
         let copy = server.folder + "/copy.sqlite"
         try ServerOperations.backup(server.configuration, to: copy)
         #expect { try ServerOperations.restore(server.configuration, from: copy) } throws: { "\($0)".contains("another rfl-server process") }

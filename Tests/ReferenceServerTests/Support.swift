@@ -9,7 +9,10 @@ import Synchronization
 import Testing
 
 /// A server in a temporary data folder, with fast bcrypt and generous limits unless a test sets
-/// its own, and a clock the test moves by hand for the rate limiters.
+/// its own, and a clock the test moves by hand for the rate limiters. Its database is SQLite in
+/// that folder, or, when the run sets `RFL_TEST_SERVER_ENGINE=postgresql` beside
+/// `RFL_TEST_DATABASE_URL`, a new PostgreSQL database of its own (`make postgres-test` runs the
+/// play and live tests so).
 final class TestServer: Sendable {
     let configuration: ServerConfiguration
     let folder: String
@@ -23,6 +26,7 @@ final class TestServer: Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var configuration = ServerConfiguration()
         configuration.dataDirectory = folder
+        configuration.databaseURL = try other?.configuration.databaseURL ?? TestServer.newPostgresDatabase()
         configuration.port = 0
         configuration.bcryptCost = 4
         configuration.passwordMinimumLength = 12
@@ -66,6 +70,26 @@ final class TestServer: Sendable {
     @discardableResult
     func addUser(_ name: String, role: Role = .player, password: String = TestServer.password) async throws -> String {
         try await ServerOperations.addUser(configuration, username: name, role: role, email: nil, password: password)
+    }
+
+    /// A new, empty database beside `RFL_TEST_DATABASE_URL`'s when the run asks for PostgreSQL
+    /// servers, made with `psql` (the initializer is synchronous; the cluster is thrown away
+    /// with its databases after the run); nil otherwise.
+    static func newPostgresDatabase() throws -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        guard environment["RFL_TEST_SERVER_ENGINE"] == "postgresql" else { return nil }
+        guard let server = environment[StoreEngine.urlVariable], var components = URLComponents(string: server) else {
+            throw ConfigurationError("RFL_TEST_SERVER_ENGINE=postgresql needs \(StoreEngine.urlVariable)")
+        }
+        let name = "rfl_server_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let psql = Process()
+        psql.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        psql.arguments = ["psql", "--quiet", "--no-psqlrc", "--set=ON_ERROR_STOP=1", server, "--command=CREATE DATABASE \(name)"]
+        try psql.run()
+        psql.waitUntilExit()
+        guard psql.terminationStatus == 0 else { throw ConfigurationError("psql could not create the test database \(name)") }
+        components.path = "/" + name
+        return components.string
     }
 
     static let password = "a long enough passphrase"

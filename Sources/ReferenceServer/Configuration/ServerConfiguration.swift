@@ -14,6 +14,9 @@ public struct ServerConfiguration: Sendable {
     public var port = 8080
     /// Where the database, the signing keys and backups live (`RFL_DATA_DIR`).
     public var dataDirectory = "data"
+    /// A PostgreSQL database, `postgres://USER:PASSWORD@HOST:PORT/DB` (`RFL_DATABASE_URL`), for
+    /// several instances; without it, SQLite in the data folder.
+    public var databaseURL: String?
     /// The packs loaded at start (`RFL_RULESETS_DIR`).
     public var rulesetsDirectory = "rulesets"
     /// `trace` … `critical` (`RFL_LOG_LEVEL`), and `json` or `text` lines (`RFL_LOG_FORMAT`).
@@ -121,6 +124,12 @@ public struct ServerConfiguration: Sendable {
             .text("RFL_HOST", \.host, "Address to listen on."),
             .integer("RFL_PORT", \.port, 0...65_535, "Port to listen on (0 picks a free one and logs it)."),
             .text("RFL_DATA_DIR", \.dataDirectory, "Folder for the SQLite database, signing keys and backups."),
+            Setting(key: "RFL_DATABASE_URL",
+                    meaning: "PostgreSQL database as postgres://USER:PASSWORD@HOST:PORT/DB (optional ?sslmode=disable, prefer or require), for several instances; empty: SQLite in RFL_DATA_DIR.",
+                    secret: true, defaultText: { _ in "" }) { configuration, raw in
+                _ = try PostgresStorage.configuration(url: raw)
+                configuration.databaseURL = raw
+            },
             .text("RFL_RULESETS_DIR", \.rulesetsDirectory, "Folder of the content packs loaded at start."),
             .choice("RFL_LOG_LEVEL", \.logLevel, Logger.Level.allCases, "trace, debug, info, notice, warning, error or critical."),
             .choice("RFL_LOG_FORMAT", \.logFormat, [.text, .json], "text (key=value) or json (one object a line)."),

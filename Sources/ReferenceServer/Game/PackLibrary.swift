@@ -13,10 +13,11 @@ final class PackLibrary: Sendable {
     private let cache = Mutex<[String: LoadedRuleset]>([:])
     static let cacheSize = 64
     /// Held by re-indexing, by pack id.
-    private let indexing = KeyedLock()
+    private let indexing: any KeyedLocking
 
-    init(store: any PackStore, loader: PackLoader = PackLoader()) {
+    init(store: any PackStore, loader: PackLoader = PackLoader(), indexing: any KeyedLocking = KeyedLock()) {
         self.store = store
+        self.indexing = indexing
         self.loader = loader
     }
 
@@ -215,7 +216,7 @@ final class PackLibrary: Sendable {
     /// for a pack: each reads the versions stored when it starts, so the last one to run, which
     /// starts after every publish before it, writes the newest.
     func reindex(packId: String, content: any ContentStore) async throws {
-        try await indexing.withLock(packId) {
+        try await indexing.withLock("pack-index:" + packId) {
             let entry = try await searchable(packId: packId)
             try await content.replacePackTexts(packId: packId, version: entry?.version, texts: entry?.texts ?? [])
         }

@@ -10,11 +10,16 @@ import Glibc
 /// the first admin, the audit check, online backup and restore, signing-key rotation.
 public enum ServerOperations {
     /// Opens (and so migrates) the database; returns the migrations it holds.
-    public static func migrate(_ configuration: ServerConfiguration) throws -> [String] {
+    public static func migrate(_ configuration: ServerConfiguration) async throws -> [String] {
+        if let url = configuration.databaseURL {
+            let database = try await PostgresStorage.connect(url: url).database
+            defer { database.close() }
+            return try await PostgresMigrations.migrate(database)
+        }
         try KeyStore.makeFolder(configuration.dataDirectory)
         let (_, pool) = try SQLiteStorage.open(path: configuration.databasePath)
         defer { try? pool.close() }
-        return try pool.read { db in try SQLiteStorage.migrator.appliedIdentifiers(db) }.sorted()
+        return try pool.readHere { db in try SQLiteStorage.migrator.appliedIdentifiers(db) }.sorted()
     }
 
     /// Creates an account with one role (for the first admin), its password checked by the
@@ -26,18 +31,18 @@ public enum ServerOperations {
         if let refusal = PasswordPolicy(minimumLength: configuration.passwordMinimumLength).check(password, username: username) {
             throw OperationError("the password is refused: \(refusal)")
         }
-        let (storage, pool) = try open(configuration)
-        defer { try? pool.close() }
         let id = UUID().uuidString.lowercased()
         let hash = try await PasswordHasher(cost: configuration.bcryptCost).hash(password)
-        do {
-            try await storage.users.create(UserRecord(id: id, username: username, email: email, passwordHash: hash, roles: [role], createdAt: Date()))
-        } catch StoreError.conflict {
-            throw OperationError("the username '\(username)' is taken")
+        return try await withStorage(configuration) { storage in
+            do {
+                try await storage.users.create(UserRecord(id: id, username: username, email: email, passwordHash: hash, roles: [role], createdAt: Date()))
+            } catch StoreError.conflict {
+                throw OperationError("the username '\(username)' is taken")
+            }
+            try await storage.audit.append(NewAuditEvent(action: "user.created", actor: "cli", target: id, address: "local",
+                                                         details: ["username": username, "roles": role.rawValue]))
+            return id
         }
-        try await storage.audit.append(NewAuditEvent(action: "user.created", actor: "cli", target: id, address: "local",
-                                                     details: ["username": username, "roles": role.rawValue]))
-        return id
     }
 
     /// Demonstration accounts, one per role but admin, with random passwords returned once.
@@ -96,31 +101,30 @@ public enum ServerOperations {
                 throw OperationError("\(path) \(error.field.replacingOccurrences(of: "/model", with: "\(pointer)/model")): \(error.reason)")
             }
         }
-        let (storage, pool) = try open(configuration)
-        defer { try? pool.close() }
-        let older = try await storage.content.upsert(entries)
-        try await storage.audit.append(NewAuditEvent(action: "content.imported", details: [
-            "entries": String(entries.count - older), "older_left": String(older), "file": path,
-        ]))
-        return (entries.count - older, older)
+        return try await withStorage(configuration) { storage in
+            let older = try await storage.content.upsert(entries)
+            try await storage.audit.append(NewAuditEvent(action: "content.imported", details: [
+                "entries": String(entries.count - older), "older_left": String(older), "file": path,
+            ]))
+            return (entries.count - older, older)
+        }
     }
 
     /// Makes the search index again from the stored content and packs; returns the rows indexed.
     public static func rebuildSearch(_ configuration: ServerConfiguration) async throws -> Int {
-        let (storage, pool) = try open(configuration)
-        defer { try? pool.close() }
-        return try await storage.content.rebuildIndex(packs: try await PackLibrary(store: storage.packs).searchable())
+        try await withStorage(configuration) { storage in
+            try await storage.content.rebuildIndex(packs: try await PackLibrary(store: storage.packs).searchable())
+        }
     }
 
     public static func verifyAudit(_ configuration: ServerConfiguration) async throws -> AuditVerification {
-        let (storage, pool) = try open(configuration)
-        defer { try? pool.close() }
-        return try await storage.audit.verify()
+        try await withStorage(configuration) { storage in try await storage.audit.verify() }
     }
 
     /// A consistent copy of the live database, taken with SQLite's backup API while the server
     /// may be serving, written to `path` through a temporary file and checked.
     public static func backup(_ configuration: ServerConfiguration, to path: String) throws {
+        try refusePostgres(configuration, "backup")
         guard !FileManager.default.fileExists(atPath: path) else { throw OperationError("\(path) exists; choose a new file") }
         guard FileManager.default.fileExists(atPath: configuration.databasePath) else {
             throw OperationError("there is no database at \(configuration.databasePath)")
@@ -145,6 +149,7 @@ public enum ServerOperations {
     /// Replaces the database with a backup after checking it (integrity, and migrations this
     /// version knows). The server must be stopped: its lock is taken for the duration.
     public static func restore(_ configuration: ServerConfiguration, from path: String) throws {
+        try refusePostgres(configuration, "restore")
         guard FileManager.default.fileExists(atPath: path) else { throw OperationError("there is no backup at \(path)") }
         try KeyStore.makeFolder(configuration.dataDirectory)
         let lock = try ServerLock(dataDirectory: configuration.dataDirectory)
@@ -208,8 +213,12 @@ public enum ServerOperations {
         } catch let error as ConfigurationError {
             throw OperationError(error.description)
         }
-        let (storage, pool) = try open(configuration)
-        defer { try? pool.close() }
+        return try await withStorage(configuration) { storage in try await copyMedia(storage, from: source, into: configuration.mediaBackend,
+                                                                                  origin: origin, target: target, progress: progress) }
+    }
+
+    private static func copyMedia(_ storage: Storage, from source: ServerConfiguration.MediaBackend, into destination: ServerConfiguration.MediaBackend,
+                                  origin: any BlobStore, target: any BlobStore, progress: (String) -> Void) async throws -> MediaCopy {
         var result = MediaCopy()
         for content in try await storage.media.contents() {
             do {
@@ -235,12 +244,37 @@ public enum ServerOperations {
             }
         }
         try await storage.audit.append(NewAuditEvent(action: "media.copied", details: [
-            "from": source.rawValue, "to": configuration.mediaBackend.rawValue, "copied": String(result.copied),
+            "from": source.rawValue, "to": destination.rawValue, "copied": String(result.copied),
             "present": String(result.present), "failed": String(result.failed.count),
         ]))
         return result
     }
 
+    /// Runs `body` on the configured database (SQLite in the data folder, or PostgreSQL with
+    /// `RFL_DATABASE_URL`), closed after it.
+    static func withStorage<T>(_ configuration: ServerConfiguration, _ body: (Storage) async throws -> T) async throws -> T {
+        try KeyStore.makeFolder(configuration.dataDirectory)
+        let storage = try await StorageEngine.open(configuration, logger: Logger(label: "rfl-server"))
+        let value: T
+        do {
+            value = try await body(storage)
+        } catch {
+            try? await storage.close()
+            throw error
+        }
+        try? await storage.close()
+        return value
+    }
+
+    /// Backups and restores copy the SQLite file; a PostgreSQL database is backed up with its
+    /// own tools.
+    static func refusePostgres(_ configuration: ServerConfiguration, _ operation: String) throws {
+        guard configuration.databaseURL == nil else {
+            throw OperationError("\(operation) copies the SQLite database in RFL_DATA_DIR; with RFL_DATABASE_URL, use PostgreSQL's pg_dump and pg_restore")
+        }
+    }
+
+    /// The SQLite database of the data folder and its pool (for tests that read its tables).
     static func open(_ configuration: ServerConfiguration) throws -> (Storage, DatabasePool) {
         try KeyStore.makeFolder(configuration.dataDirectory)
         let opened = try SQLiteStorage.open(path: configuration.databasePath)

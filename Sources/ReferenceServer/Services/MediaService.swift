@@ -37,7 +37,7 @@ struct MediaService: Sendable {
     let store: any MediaStore
     let blobs: any BlobStore
     /// Held by uploads and deletions, by content.
-    let locks: KeyedLock
+    let locks: any KeyedLocking
     let limits: Limits
     let audit: AuditTrail
     /// Where the blob store's failures are told in full.
@@ -56,7 +56,7 @@ struct MediaService: Sendable {
         guard !overflow, total <= limits.quotaBytes else { throw MediaServiceError.quotaExceeded(quota: limits.quotaBytes) }
         // The bytes first, then the record: a record never names missing bytes. Under the
         // content's lock, so that a deletion of its last record cannot remove the bytes between.
-        try await locks.withLock(sha256) {
+        try await locks.withLock("media:" + sha256) {
             try await guarded("put", by: caller) { try await blobs.put(bytes, key: sha256, contentType: type) }
             do {
                 try await store.create(record, quota: limits.quotaBytes)
@@ -125,7 +125,7 @@ struct MediaService: Sendable {
     func delete(id: String, ownerId: String, by caller: Caller) async throws {
         guard let record = try await store.media(id: id), record.ownerId == ownerId else { throw MediaServiceError.notFound }
         // The record, then the bytes if no record names them any more, under the content's lock.
-        try await locks.withLock(record.sha256) {
+        try await locks.withLock("media:" + record.sha256) {
             guard let deleted = try await store.delete(id: record.id) else { throw MediaServiceError.notFound }
             if !deleted.stillUsed { await forget(record.sha256, by: caller) }
         }

@@ -1,14 +1,14 @@
 import Synchronization
 
-/// Mutual exclusion by key, for tasks: one holder of a key at a time, the others waiting in turn
-/// (without a thread), while other keys go on. For a check and the change it decides, where they
+/// Mutual exclusion by key, for tasks of one process (SQLite's ``KeyedLocking``): one holder of
+/// a key at a time, the others waiting in turn (without a thread), while other keys go on. For a check and the change it decides, where they
 /// cannot be one database transaction:
 /// - media uploads and deletions take their content's SHA-256, so an upload cannot store its
 ///   record between a deletion's "last record gone" and that deletion's removal of the bytes,
 ///   which would leave the new record naming nothing;
 /// - re-indexing a pack for search takes the pack's id, so that of two publishes at once the
 ///   index ends with the newest version, not with whichever reader wrote last.
-final class KeyedLock: Sendable {
+final class KeyedLock: KeyedLocking {
     /// The held keys, each with its waiters in order of arrival.
     private let held = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
 

@@ -104,20 +104,11 @@ package enum SQLiteStorage {
         return migrator
     }
 
-    /// Milliseconds since 1970, the stored form of every time (rounded down unless `rule` says
-    /// otherwise). Total: a time beyond what 64 bits of milliseconds hold (about 292 million
-    /// years either way) is stored as the nearest of those bounds, and a NaN time as 1970, where
-    /// `Int64(_:)` would trap.
-    static func ms(_ date: Date) -> Int64 { ms(date, rounding: .down) }
-    static func ms(_ date: Date, rounding rule: FloatingPointRoundingRule) -> Int64 {
-        let value = (date.timeIntervalSince1970 * 1000).rounded(rule)
-        if value.isNaN { return 0 }
-        if value >= 0x1p63 { return .max }
-        if value <= -0x1p63 { return .min }
-        return Int64(value)
-    }
-    static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
-    static func date(_ ms: Int64?) -> Date? { ms.map(date) }
+    /// Milliseconds since 1970, the stored form of every time (``StoredTime``).
+    static func ms(_ date: Date) -> Int64 { StoredTime.ms(date) }
+    static func ms(_ date: Date, rounding rule: FloatingPointRoundingRule) -> Int64 { StoredTime.ms(date, rounding: rule) }
+    static func date(_ ms: Int64) -> Date { StoredTime.date(ms) }
+    static func date(_ ms: Int64?) -> Date? { StoredTime.date(ms) }
 
     /// Runs `body`, answering a write that a UNIQUE or PRIMARY KEY constraint refused as
     /// `StoreError.conflict(field:)`: the one mapping of those violations, used by every store.
@@ -288,11 +279,6 @@ private struct AuditEventRow: Codable, FetchableRecord, PersistableRecord {
                    details: try StoredJSON.value([String: String].self, from: details, table: Self.databaseTableName, column: "details"),
                    previousHash: previousHash, hash: hash)
     }
-
-    /// What the event's hash covers.
-    var hashed: NewAuditEvent? {
-        storedDetails.map { NewAuditEvent(action: action, actor: actor, target: target, address: address, requestId: requestId, details: $0) }
-    }
 }
 
 struct SQLiteUserStore: UserStore {
@@ -447,38 +433,15 @@ struct SQLiteSessionStore: SessionStore {
 
 struct SQLiteAuditStore: AuditStore {
     let pool: DatabasePool
-    static let genesis = String(repeating: "0", count: 64)
+    static let genesis = AuditChain.genesis
 
-    /// The canonical text an event's hash covers: its fields in a fixed order, as JSON.
     static func canonical(sequence: Int64, atMs: Int64, _ event: NewAuditEvent) -> String {
-        var writer = JSONWriter()
-        writer.beginObject()
-        writer.field("sequence", sequence)
-        writer.field("at_ms", atMs)
-        writer.field("action", event.action)
-        for (key, value) in [("actor", event.actor), ("target", event.target), ("address", event.address), ("request_id", event.requestId)] {
-            writer.key(key)
-            if let value { writer.value(value) } else { writer.null() }
-        }
-        writer.key("details")
-        writer.beginObject()
-        for (key, value) in event.details.sorted(by: { $0.key < $1.key }) { writer.field(key, value) }
-        writer.endObject()
-        writer.endObject()
-        return writer.output
+        AuditChain.canonical(sequence: sequence, atMs: atMs, event)
     }
 
-    static func hash(previous: String, canonical: String) -> String {
-        Hex.sha256(previous + "\n" + canonical)
-    }
+    static func hash(previous: String, canonical: String) -> String { AuditChain.hash(previous: previous, canonical: canonical) }
 
-    static func detailsJSON(_ details: [String: String]) -> String {
-        var writer = JSONWriter()
-        writer.beginObject()
-        for (key, value) in details.sorted(by: { $0.key < $1.key }) { writer.field(key, value) }
-        writer.endObject()
-        return writer.output
-    }
+    static func detailsJSON(_ details: [String: String]) -> String { AuditChain.detailsJSON(details) }
 
     func append(_ event: NewAuditEvent) async throws -> AuditEvent {
         try await pool.write { db in
@@ -511,40 +474,13 @@ struct SQLiteAuditStore: AuditStore {
 
     func verify() async throws -> AuditVerification {
         try await pool.readAside { db in
-            var problems: [String] = []
-            var previous = Self.genesis
-            // The previous event's sequence (none before the first), and the one expected next.
-            var last: Int64?
-            var expected: Int64 = 1
-            var count = 0
+            var check = AuditChain.Check()
             let cursor = try AuditEventRow.fetchCursor(db, sql: "SELECT * FROM audit_events ORDER BY sequence")
             while let row = try cursor.next() {
-                count += 1
-                let sequence = row.sequence
-                // Sequences as stored, whatever they are (0, negative, the largest): this reads a
-                // database that may have been tampered with, and must not trap on it.
-                if sequence > expected {
-                    problems.append("event \(sequence): events \(expected) to \(sequence - 1) are missing")
-                } else if sequence < expected {
-                    problems.append("event \(sequence): sequences start at 1")
-                }
-                if row.previousHash != previous {
-                    problems.append("event \(sequence): its previous hash does not match " + (last.map { "event \($0)" } ?? "the start of the chain"))
-                }
-                // Details that do not read are a problem of the chain, reported with the others.
-                let hashed = row.hashed
-                if hashed == nil { problems.append("event \(sequence): its details are not a JSON object of strings") }
-                let event = hashed ?? NewAuditEvent(action: row.action, actor: row.actor, target: row.target, address: row.address,
-                                                    requestId: row.requestId, details: [:])
-                let hash = Self.hash(previous: row.previousHash, canonical: Self.canonical(sequence: sequence, atMs: row.atMs, event))
-                if hash != row.hash { problems.append("event \(sequence): its content does not match its hash (altered)") }
-                previous = row.hash
-                last = sequence
-                // After the largest sequence no event can follow: none is expected.
-                let (next, overflow) = sequence.addingReportingOverflow(1)
-                expected = overflow ? sequence : next
+                check.add(sequence: row.sequence, atMs: row.atMs, action: row.action, actor: row.actor, target: row.target, address: row.address,
+                          requestId: row.requestId, details: row.storedDetails, previousHash: row.previousHash, hash: row.hash)
             }
-            return AuditVerification(events: count, head: previous, problems: problems)
+            return check.result
         }
     }
 }

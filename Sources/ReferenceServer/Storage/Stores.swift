@@ -12,6 +12,8 @@ package struct Storage: Sendable {
     package var play: any PlayStore
     package var content: any ContentStore
     package var media: any MediaStore
+    /// Locks by key around work that is not one transaction (see ``KeyedLocking``).
+    package var locks: any KeyedLocking
     /// Answers when the database does (readiness).
     package var ping: @Sendable () async throws -> Void
     /// Closes the database cleanly (at shutdown).
@@ -19,6 +21,7 @@ package struct Storage: Sendable {
 
     package init(users: any UserStore, sessions: any SessionStore, audit: any AuditStore, packs: any PackStore, campaigns: any CampaignStore,
                 characters: any CharacterStore, play: any PlayStore, content: any ContentStore, media: any MediaStore,
+                locks: any KeyedLocking = KeyedLock(),
                 ping: @escaping @Sendable () async throws -> Void, close: @escaping @Sendable () async throws -> Void) {
         self.users = users
         self.sessions = sessions
@@ -29,9 +32,20 @@ package struct Storage: Sendable {
         self.play = play
         self.content = content
         self.media = media
+        self.locks = locks
         self.ping = ping
         self.close = close
     }
+}
+
+/// Mutual exclusion by key, for a check and the change it decides where they cannot be one
+/// transaction because bytes outside the database are written between (a media file and its
+/// record), or because what is written is read first from elsewhere (a pack's texts for search).
+/// One holder of a key at a time, the others waiting in turn; other keys go on. With SQLite (one
+/// instance) the locks are the process's (``KeyedLock``); with PostgreSQL they are the database's,
+/// so they hold across instances.
+package protocol KeyedLocking: Sendable {
+    func withLock<T: Sendable>(_ key: String, _ body: () async throws -> T) async throws -> T
 }
 
 /// What a store refuses.
