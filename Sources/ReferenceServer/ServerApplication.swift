@@ -127,7 +127,7 @@ public enum ServerApplication {
             userStore: storage.users, sessionStore: storage.sessions, tokens: tokens, hasher: PasswordHasher(cost: configuration.bcryptCost),
             policy: PasswordPolicy(minimumLength: configuration.passwordMinimumLength),
             limits: .init(failuresBeforeBackoff: configuration.loginFailuresBeforeBackoff, backoffMaximum: configuration.loginBackoffMaximum,
-                          refreshTokenLifetime: configuration.refreshTokenLifetime),
+                          refreshTokenLifetime: configuration.refreshTokenLifetime, sessionLifetime: configuration.sessionLifetime),
             audit: audit, now: hooks.wallClock ?? systemClock)
         let media = MediaService(store: storage.media, blobs: blobs, locks: storage.locks,
                                  limits: .init(maxBytes: configuration.maxMediaBytes, quotaBytes: configuration.mediaQuotaBytes,

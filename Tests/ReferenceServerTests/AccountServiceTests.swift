@@ -46,7 +46,7 @@ final class ServiceFolder: Sendable {
         let tokens = try await TokenService(signing: SigningKey(P256.Signing.PrivateKey()), retired: [], issuer: "test", audience: "test", lifetime: 900)
         let service = AccountService(userStore: folder.storage.users, sessionStore: folder.storage.sessions, tokens: tokens,
                                      hasher: PasswordHasher(cost: 4), policy: PasswordPolicy(minimumLength: 12),
-                                     limits: .init(failuresBeforeBackoff: 3, backoffMaximum: 900, refreshTokenLifetime: 3600),
+                                     limits: .init(failuresBeforeBackoff: 3, backoffMaximum: 900, refreshTokenLifetime: 3600, sessionLifetime: 4 * 3600),
                                      audit: AuditTrail(store: folder.storage.audit), now: clock.function)
         return World(folder: folder, service: service, clock: clock)
     }
@@ -150,6 +150,30 @@ final class ServiceFolder: Sendable {
         let third = try await service.login(username: "ana", password: Self.password, userAgent: nil, by: Self.visitor)
         world.clock.advance(3601)
         await #expect(throws: AccountError.refreshInvalid) { try await service.refresh(token: third.refreshToken, by: Self.visitor) }
+    }
+
+    /// Refreshed as often as it likes, a session ends at its absolute lifetime from its sign-in
+    /// (four hours here, a refresh lasting one): its last refreshes reach exactly that end, the
+    /// next fails, and the access it gave ends with it. Signing in again starts a new one.
+    @Test func aSessionEndsAtItsAbsoluteLifetimeHoweverOftenItIsRefreshed() async throws {
+        let world = try await Self.world()
+        let service = world.service
+        let ana = try await service.register(username: "ana", password: Self.password, email: nil, by: Self.visitor)
+        let signedIn = world.clock.now
+        var tokens = try await service.login(username: "ana", password: Self.password, userAgent: nil, by: Self.visitor)
+        for _ in 0..<5 {
+            world.clock.advance(2400)
+            tokens = try await service.refresh(token: tokens.refreshToken, by: Self.visitor)
+            let session = try #require(try await service.sessions(of: ana.id).first)
+            #expect(session.expiresAt == min(world.clock.now.addingTimeInterval(3600), signedIn.addingTimeInterval(4 * 3600)))
+        }
+        // 4 h in (6 × 40 min, the last refresh 40 min ago): the session ends now.
+        world.clock.advance(2400)
+        #expect(world.clock.now == signedIn.addingTimeInterval(4 * 3600))
+        #expect(try await service.sessions(of: ana.id).isEmpty)
+        await #expect(throws: AccountError.refreshInvalid) { try await service.refresh(token: tokens.refreshToken, by: Self.visitor) }
+        let again = try await service.login(username: "ana", password: Self.password, userAgent: nil, by: Self.visitor)
+        #expect(try await service.refresh(token: again.refreshToken, by: Self.visitor).refreshToken != again.refreshToken)
     }
 
     @Test func sessionsEndByLogoutByTheirOwnerAndByAPasswordChange() async throws {

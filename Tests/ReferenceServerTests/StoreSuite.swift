@@ -198,11 +198,15 @@ struct PostgresScratch: Sendable {
         let active = try await storage.sessions.activeSession(id: "se-1", userId: "u-1", at: Self.now)
         #expect(active?.session == session && active?.user.username == "ana")
         #expect(try await storage.sessions.activeSession(id: "se-1", userId: "u-2", at: Self.now) == nil)
-        #expect(try await storage.sessions.refresh(tokenHash: "token-1", successorHash: "token-2", at: Self.now, expiresAt: Self.later)
+        // An end not after now (the session's absolute lifetime is over): ended, nothing changed.
+        #expect(try await storage.sessions.refresh(tokenHash: "token-1", successorHash: "token-2", at: Self.now, expiresAt: { _ in Self.now })
+                == .ended(session))
+        #expect(try await storage.sessions.session(id: "se-1") == session)
+        #expect(try await storage.sessions.refresh(tokenHash: "token-1", successorHash: "token-2", at: Self.now, expiresAt: { _ in Self.later })
                 == .rotated(session))
-        #expect(try await storage.sessions.refresh(tokenHash: "nothing", successorHash: "token-9", at: Self.now, expiresAt: Self.later) == .unknown)
+        #expect(try await storage.sessions.refresh(tokenHash: "nothing", successorHash: "token-9", at: Self.now, expiresAt: { _ in Self.later }) == .unknown)
         guard case .reused(let reused) = try await storage.sessions.refresh(tokenHash: "token-1", successorHash: "token-3", at: Self.now,
-                                                                              expiresAt: Self.later) else {
+                                                                              expiresAt: { _ in Self.later }) else {
             Issue.record("a used token again is a reuse")
             return
         }
@@ -604,7 +608,7 @@ struct PostgresScratch: Sendable {
         let outcomes = try await withThrowingTaskGroup(of: RefreshOutcome.self) { group in
             for index in 1...6 {
                 group.addTask {
-                    try await storage.sessions.refresh(tokenHash: "t-0", successorHash: "t-\(index)", at: Self.now, expiresAt: Self.later)
+                    try await storage.sessions.refresh(tokenHash: "t-0", successorHash: "t-\(index)", at: Self.now, expiresAt: { _ in Self.later })
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }

@@ -27,6 +27,9 @@ public struct ServerConfiguration: Sendable {
     public var accessTokenLifetime = 900
     /// Seconds a session lasts without being refreshed (`RFL_REFRESH_TOKEN_TTL`).
     public var refreshTokenLifetime = 30 * 86_400
+    /// Seconds a session lasts at most from its sign-in, however often it is refreshed
+    /// (`RFL_SESSION_LIFETIME`): then its refresh fails and its user signs in again.
+    public var sessionLifetime = 90 * 86_400
     /// The `iss` and `aud` of access tokens (`RFL_JWT_ISSUER`, `RFL_JWT_AUDIENCE`).
     public var tokenIssuer = "roll-for-language"
     public var tokenAudience = "roll-for-language"
@@ -135,6 +138,8 @@ public struct ServerConfiguration: Sendable {
             .choice("RFL_LOG_FORMAT", \.logFormat, [.text, .json], "text (key=value) or json (one object a line)."),
             .integer("RFL_ACCESS_TOKEN_TTL", \.accessTokenLifetime, 60...86_400, "Seconds an access token (JWT) lasts, 60 to 86400."),
             .integer("RFL_REFRESH_TOKEN_TTL", \.refreshTokenLifetime, 300...31_536_000, "Seconds a session lasts without a refresh, 300 to 31536000."),
+            .integer("RFL_SESSION_LIFETIME", \.sessionLifetime, 300...31_536_000,
+                     "Seconds a session lasts at most from its sign-in, however often it is refreshed, 300 to 31536000."),
             .text("RFL_JWT_ISSUER", \.tokenIssuer, "iss of access tokens."),
             .text("RFL_JWT_AUDIENCE", \.tokenAudience, "aud of access tokens."),
             .optionalText("RFL_JWT_KEY_FILE", \.signingKeyFile, secret: true,

@@ -38,6 +38,14 @@ struct AccountService: Sendable {
         var backoffMaximum: Int
         /// Seconds a session lasts without a refresh.
         var refreshTokenLifetime: Int
+        /// Seconds a session lasts at most from its sign-in, however often it is refreshed.
+        var sessionLifetime: Int
+
+        /// Where a session signed in at `createdAt` ends when used at `time`: a refresh's
+        /// lifetime later, but never past its absolute lifetime.
+        func sessionEnd(createdAt: Date, usedAt time: Date) -> Date {
+            min(time.addingTimeInterval(Double(refreshTokenLifetime)), createdAt.addingTimeInterval(Double(sessionLifetime)))
+        }
     }
 
     /// What a login or a refresh gives the client.
@@ -111,7 +119,7 @@ struct AccountService: Sendable {
         try await userStore.clearFailedLogins(userId: user.id)
         let refresh = Self.newRefreshToken()
         let session = SessionRecord(id: UUID().uuidString.lowercased(), userId: user.id, createdAt: attempt, lastUsedAt: attempt,
-                                    expiresAt: attempt.addingTimeInterval(Double(limits.refreshTokenLifetime)),
+                                    expiresAt: limits.sessionEnd(createdAt: attempt, usedAt: attempt),
                                     userAgent: userAgent, address: caller.address)
         try await sessionStore.create(session, refreshTokenHash: refresh.hash)
         return try await issue(userId: user.id, sessionId: session.id, refreshToken: refresh.token)
@@ -123,8 +131,10 @@ struct AccountService: Sendable {
         let caller = caller.anonymous
         let time = now()
         let successor = Self.newRefreshToken()
-        let outcome = try await sessionStore.refresh(tokenHash: Hex.sha256(token), successorHash: successor.hash, at: time,
-                                                 expiresAt: time.addingTimeInterval(Double(limits.refreshTokenLifetime)))
+        let limits = limits
+        let outcome = try await sessionStore.refresh(tokenHash: Hex.sha256(token), successorHash: successor.hash, at: time) { session in
+            limits.sessionEnd(createdAt: session.createdAt, usedAt: time)
+        }
         switch outcome {
         case .rotated(let session):
             guard try await userStore.user(id: session.userId) != nil else { throw AccountError.refreshInvalid }

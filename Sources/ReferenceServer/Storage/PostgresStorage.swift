@@ -453,9 +453,9 @@ struct PostgresSessionStore: SessionStore {
         }
     }
 
-    func refresh(tokenHash: String, successorHash: String, at now: Date, expiresAt: Date) async throws -> RefreshOutcome {
+    func refresh(tokenHash: String, successorHash: String, at now: Date,
+                 expiresAt: @Sendable (SessionRecord) -> Date) async throws -> RefreshOutcome {
         let nowMs = StoredTime.ms(now)
-        let expiresMs = StoredTime.ms(expiresAt)
         return try await database.transaction { connection in
             // The token's row is locked: of two presentations at once, one rotates and the other
             // finds it used.
@@ -474,7 +474,9 @@ struct PostgresSessionStore: SessionStore {
                 }
                 return .reused(session)
             }
-            guard session.isActive(at: now) else { return .ended(session) }
+            let expiresAt = expiresAt(session)
+            guard session.isActive(at: now), expiresAt > now else { return .ended(session) }
+            let expiresMs = StoredTime.ms(expiresAt)
             try await connection.run("UPDATE refresh_tokens SET used_at_ms = \(nowMs) WHERE token_hash = \(tokenHash)")
             try await connection.run("INSERT INTO refresh_tokens (token_hash, session_id, created_at_ms) VALUES (\(successorHash), \(session.id), \(nowMs))")
             try await connection.run("UPDATE sessions SET last_used_at_ms = \(nowMs), expires_at_ms = \(expiresMs) WHERE id = \(session.id)")

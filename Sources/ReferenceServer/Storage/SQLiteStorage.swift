@@ -376,7 +376,8 @@ struct SQLiteSessionStore: SessionStore {
         }
     }
 
-    func refresh(tokenHash: String, successorHash: String, at now: Date, expiresAt: Date) async throws -> RefreshOutcome {
+    func refresh(tokenHash: String, successorHash: String, at now: Date,
+                 expiresAt: @Sendable (SessionRecord) -> Date) async throws -> RefreshOutcome {
         try await pool.write { db in
             guard let token = try RefreshTokenRow.fetchOne(db, key: tokenHash),
                   var session = try SessionRow.fetchOne(db, key: token.sessionId)?.record
@@ -392,7 +393,8 @@ struct SQLiteSessionStore: SessionStore {
                 }
                 return .reused(session)
             }
-            guard session.isActive(at: now) else { return .ended(session) }
+            let expiresAt = expiresAt(session)
+            guard session.isActive(at: now), expiresAt > now else { return .ended(session) }
             try db.execute(sql: "UPDATE refresh_tokens SET used_at_ms = ? WHERE token_hash = ?", arguments: [nowMs, tokenHash])
             try RefreshTokenRow(tokenHash: successorHash, sessionId: session.id, createdAtMs: nowMs).insert(db)
             try db.execute(sql: "UPDATE sessions SET last_used_at_ms = ?, expires_at_ms = ? WHERE id = ?",

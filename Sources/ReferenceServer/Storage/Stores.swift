@@ -161,8 +161,10 @@ package protocol SessionStore: Sendable {
     /// read: this is on every authenticated request).
     func activeSession(id: String, userId: String, at now: Date) async throws -> (session: SessionRecord, user: UserRecord)?
     /// In one transaction: checks the presented token, marks it used, stores its successor and
-    /// extends the session, or, on reuse, revokes the session.
-    func refresh(tokenHash: String, successorHash: String, at now: Date, expiresAt: Date) async throws -> RefreshOutcome
+    /// extends the session to `expiresAt(session)`, or, on reuse, revokes the session. A session
+    /// whose new end is not after `now` (its absolute lifetime is over) is `ended`, unchanged.
+    func refresh(tokenHash: String, successorHash: String, at now: Date,
+                 expiresAt: @Sendable (SessionRecord) -> Date) async throws -> RefreshOutcome
     /// Revokes one session; false when it was not active.
     func revoke(sessionId: String, reason: String, at now: Date) async throws -> Bool
     /// Revokes every active session of a user but `except`; returns how many.
