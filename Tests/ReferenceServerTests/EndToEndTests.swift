@@ -252,6 +252,24 @@ import Glibc
         #expect(local.mediaBackend == .local && local.s3?.region == "us-east-1")
     }
 
+    /// With PostgreSQL (several instances, each its own data folder), local media need a folder
+    /// named explicitly, to be shared; S3 needs nothing more. SQLite keeps the default folder.
+    @Test func mediaOnPostgreSQLAreWhereEveryInstanceFindsThem() async throws {
+        let database = ["RFL_DATABASE_URL": "postgres://rfl:secret@127.0.0.1:5432/rfl"]
+        await #expect { try await ServerConfiguration.load(environmentFile: nil, environment: database) } throws: { error in
+            "\(error)".hasPrefix("with RFL_DATABASE_URL, media files must be where every instance finds them")
+                && !"\(error)".contains("secret")
+        }
+        let shared = try await ServerConfiguration.load(environmentFile: nil, environment: database.merging(["RFL_MEDIA_DIR": "/srv/rfl-media"]) { a, _ in a })
+        #expect(shared.mediaPath == "/srv/rfl-media")
+        let s3 = try await ServerConfiguration.load(environmentFile: nil, environment: database.merging([
+            "RFL_MEDIA_BACKEND": "s3", "RFL_S3_ENDPOINT": "http://127.0.0.1:9000", "RFL_S3_BUCKET": "media", "RFL_S3_ACCESS_KEY_ID": "k",
+            "RFL_S3_SECRET_ACCESS_KEY": "s",
+        ]) { a, _ in a })
+        #expect(s3.mediaBackend == .s3)
+        #expect(try await ServerConfiguration.load(environmentFile: nil, environment: [:]).mediaBackend == .local)
+    }
+
     @Test func packsThatDoNotLoadStopTheStart() async throws {
         let server = try TestServer { $0.rulesetsDirectory = "/nonexistent/rulesets" }
         await #expect { _ = try await server.application() } throws: { error in

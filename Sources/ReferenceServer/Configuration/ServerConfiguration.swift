@@ -233,6 +233,12 @@ public struct ServerConfiguration: Sendable {
             try read(&self, raw)
         }
         try readS3Store(text)
+        // PostgreSQL is the engine of several instances, each with its own data folder: media
+        // kept in the default folder of one would be missing on the others.
+        if databaseURL != nil, mediaBackend == .local, mediaDirectory == nil {
+            throw ConfigurationError("with RFL_DATABASE_URL, media files must be where every instance finds them: "
+                                     + "set RFL_MEDIA_BACKEND=s3, or RFL_MEDIA_DIR to a folder all instances share")
+        }
     }
 
     /// The S3 store: needed with RFL_MEDIA_BACKEND=s3, and read whenever it is given (for
