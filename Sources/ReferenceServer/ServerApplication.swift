@@ -86,6 +86,10 @@ public enum ServerApplication {
             },
             logger: logger)
         app.addServices(DatabaseCloser(storage: services.storage, logger: logger))
+        // Added after the database's closer, so stopped before it.
+        if let doorbell = services.storage.doorbell {
+            app.addServices(LiveRelay(doorbell: doorbell, hub: services.live, play: services.play, logger: logger))
+        }
         return app
     }
 
@@ -118,7 +122,7 @@ public enum ServerApplication {
         // give them others).
         let systemClock: @Sendable () -> Date = { Date() }
         let live = InProcessLiveHub()
-        let events = LiveEventPublisher(hub: live, logger: logger)
+        let events = LiveEventPublisher(hub: live, doorbell: storage.doorbell, logger: logger)
         let audit = AuditTrail(store: storage.audit)
         let rules = CampaignRules(packs: packs, characters: storage.characters)
         // The accounts read the test's wall clock, when one is given, for the login backoff

@@ -157,6 +157,52 @@ func eventually(_ seconds: Double = 20, _ condition: () -> Bool) async throws ->
         }
     }
 
+    /// Two instances on one PostgreSQL database (PostgreSQL runs only): players whose sockets are
+    /// on different instances, rolls made through both, and every socket sees every entry once,
+    /// in the log's order, whichever instance stored it.
+    @Test func rollsThroughOneInstanceReachTheSocketsOfAnother() async throws {
+        let first = try TestServer()
+        guard first.configuration.databaseURL != nil else {
+            try Test.cancel("two instances need PostgreSQL: RFL_TEST_SERVER_ENGINE=postgresql (make postgres-test)")
+        }
+        let second = try TestServer(sharing: first)
+        try await first.addUser("gamemaster", role: .gameMaster)
+        for name in ["alice", "bruno"] { try await first.addUser(name) }
+        try await first.testLive { one in
+            try await second.testLive { two in
+                let table = try await Table.make(one, players: ["alice", "bruno"])
+                let live = "\(table.path)/live?after=0"
+                let sockets = [LiveRecorder.connect(one, live, header: table.gameMaster), LiveRecorder.connect(two, live, header: table.players[0]),
+                               LiveRecorder.connect(two, live, header: table.players[1])]
+                #expect(try await eventually { sockets.allSatisfy { !$0.messages("welcome").isEmpty } })
+                #expect(try await one.call(.post, "\(table.path)/sessions", token: table.gameMaster).status == .created)
+                for index in 0..<12 {
+                    let (client, token) = index % 2 == 0 ? (one, table.players[index % 4 == 0 ? 0 : 1]) : (two, table.gameMaster)
+                    #expect(try await client.call(.post, "\(table.path)/rolls", token: token, json: #"{"expression":"1d20"}"#).status == .created)
+                }
+                let log = try await two.call(.get, "\(table.path)/log?limit=100", token: table.gameMaster)
+                let all = (log.json["items"] as? [[String: Any]] ?? []).compactMap { $0["sequence"] as? Int }
+                // Two players joining, the session, twelve rolls; the last one made through the second.
+                #expect(all.count == 2 + 1 + 12, "\(all)")
+                #expect(try await eventually { sockets.allSatisfy { $0.lastSequence == all.last } }, "\(sockets.map(\.lastSequence)) vs \(all)")
+                for socket in sockets { #expect(socket.sequences == all) }
+                for socket in sockets { socket.close() }
+                #expect(try await eventually { sockets.allSatisfy { $0.ended.withLock { $0 } } })
+            }
+        }
+    }
+
+    /// A ring's text: the instance, the sequence, then the campaign whatever it holds; anything
+    /// else is not a ring.
+    @Test func doorbellRingsReadBackAndNothingElseDoes() {
+        let text = PostgresDoorbell.payload(instance: "i-1", campaignId: "c 1", sequence: 42)
+        let ring = PostgresDoorbell.ring(text)
+        #expect(ring?.instance == "i-1" && ring?.campaignId == "c 1" && ring?.sequence == 42)
+        for bad in ["", "i-1", "i-1 42", "i-1 42 ", "i-1 x c-1", "i-1 99999999999999999999 c-1"] {
+            #expect(PostgresDoorbell.ring(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func socketsAuthenticateWithoutTheURLAndOnlyMembersGetIn() async throws {
         let server = try TestServer()
         try await server.addUser("gamemaster", role: .gameMaster)

@@ -294,12 +294,26 @@ struct LiveSocket: Sendable {
     }
 }
 
-/// Announces stored campaign events to the campaign's live sockets, each rendered once for all.
+/// Announces stored campaign events to the campaign's live sockets, each rendered once for all,
+/// and, with several instances, rings the doorbell for the sockets of the others (``LiveRelay``).
 struct LiveEventPublisher: CampaignEventPublisher {
     let hub: any LiveHub
+    var doorbell: (any CampaignDoorbell)?
     let logger: Logger
 
     func publish(_ event: CampaignEvent, payload: LogPayload?, commitment: String?) {
+        if let doorbell {
+            let logger = logger
+            Task {
+                do {
+                    try await doorbell.ring(campaignId: event.campaignId, sequence: event.sequence)
+                } catch {
+                    // The other instances' sockets read the entry from the log with the next one.
+                    logger.warning("the campaign log's doorbell could not ring", metadata: [
+                        "campaign": "\(event.campaignId)", "sequence": "\(event.sequence)", "error": "\(error)"])
+                }
+            }
+        }
         // The event is stored before this runs, so a socket that subscribes after this count
         // finds it in the log when it catches up.
         guard hub.subscriberCount(campaignId: event.campaignId) > 0 else { return }

@@ -33,6 +33,8 @@ package protocol LiveHub: Sendable {
     /// The campaign's subscribers now. A publisher with none to tell skips rendering the
     /// message: a socket that subscribes later reads what it missed from the log.
     func subscriberCount(campaignId: String) -> Int
+    /// The campaigns that have subscribers now.
+    func followedCampaigns() -> [String]
 }
 
 /// One subscriber's stream of messages. A subscriber that falls `limit` messages behind is cut
@@ -131,6 +133,10 @@ package final class InProcessLiveHub: LiveHub {
 
     package func presence(campaignId: String) -> [PresenceEntry] {
         connected.withLock { Self.sorted($0[campaignId]) }
+    }
+
+    package func followedCampaigns() -> [String] {
+        subscribers.withLock { Array($0.keys) }
     }
 
     package func subscriberCount(campaignId: String) -> Int {

@@ -107,6 +107,7 @@ package enum PostgresStorage {
             content: PostgresContentStore(database: database),
             media: PostgresMediaStore(database: database),
             locks: locks,
+            doorbell: PostgresDoorbell(database: database),
             // Bounded: with the server down, a lease waits for a connection the pool keeps trying to
             // make, and readiness must say so at once.
             ping: { try await answer(within: .seconds(2)) { try await database.read { connection in try await connection.run("SELECT 1") } } },

@@ -14,6 +14,8 @@ package struct Storage: Sendable {
     package var media: any MediaStore
     /// Locks by key around work that is not one transaction (see ``KeyedLocking``).
     package var locks: any KeyedLocking
+    /// Word of new log entries between instances (PostgreSQL); nil with one instance (SQLite).
+    package var doorbell: (any CampaignDoorbell)?
     /// Answers when the database does (readiness).
     package var ping: @Sendable () async throws -> Void
     /// Closes the database cleanly (at shutdown).
@@ -21,7 +23,7 @@ package struct Storage: Sendable {
 
     package init(users: any UserStore, sessions: any SessionStore, audit: any AuditStore, packs: any PackStore, campaigns: any CampaignStore,
                 characters: any CharacterStore, play: any PlayStore, content: any ContentStore, media: any MediaStore,
-                locks: any KeyedLocking = KeyedLock(),
+                locks: any KeyedLocking = KeyedLock(), doorbell: (any CampaignDoorbell)? = nil,
                 ping: @escaping @Sendable () async throws -> Void, close: @escaping @Sendable () async throws -> Void) {
         self.users = users
         self.sessions = sessions
@@ -33,6 +35,7 @@ package struct Storage: Sendable {
         self.content = content
         self.media = media
         self.locks = locks
+        self.doorbell = doorbell
         self.ping = ping
         self.close = close
     }
